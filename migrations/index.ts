@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20250101000000Initial } from './Migration20250101000000Initial';
+
+/**
+ * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
+ * set; `test/migrations.test.ts` fails when a file in this folder is missing from the list.
+ */
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20250101000000Initial', class: Migration20250101000000Initial },
+];

@@ -1,0 +1,75 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { AppConfig } from './config/config';
+import { openDatabase } from './db/database';
+import { createGraphQLServer } from './graphql/server';
+import { healthHandler } from './health/health';
+import { contextMiddleware, requestContext } from './http/context-middleware';
+import { errorHandler, notFound } from './http/errors';
+import { methodNotAllowed, restRouter } from './http/rest-router';
+import { requestLogging } from './http/request-logging';
+import { createLogger, type Logger } from './logging/logger';
+
+export interface App {
+  config: AppConfig;
+  logger: Logger;
+  orm: MikroORM;
+  express: Express;
+  httpServer: http.Server;
+  /** Starts listening (on `port` if given, else the configured one; 0 picks a free port). */
+  listen(port?: number): Promise<AddressInfo>;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the ORM and the embedded database. */
+  close(): Promise<void>;
+}
+
+/** Builds the whole application. No side effect at import time; `main.ts` only wires process signals. */
+export async function createApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const database = await openDatabase(config, logger);
+  try {
+    const app = express();
+    app.disable('x-powered-by');
+    const httpServer = http.createServer(app);
+    const graphql = await createGraphQLServer(config, httpServer);
+
+    app.use(requestLogging(logger));
+    app.route('/health').get(healthHandler(database.orm, config.healthTimeoutMs)).all(methodNotAllowed(['GET', 'HEAD']));
+    app.use(express.json({ limit: config.bodyLimit }));
+    app.use(['/api', '/graphql'], contextMiddleware(database.orm));
+    app.use('/api', restRouter());
+    app.use('/graphql', expressMiddleware(graphql, { context: async ({ res }) => requestContext(res) }));
+    app.use(notFound);
+    app.use(errorHandler);
+
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      orm: database.orm,
+      express: app,
+      httpServer,
+      listen: (port = config.port) =>
+        new Promise((resolve, reject) => {
+          httpServer.once('error', reject);
+          httpServer.listen(port, config.host, () => {
+            httpServer.off('error', reject);
+            resolve(httpServer.address() as AddressInfo);
+          });
+        }),
+      close: () => {
+        closing ??= (async () => {
+          // The drain plugin stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), then closes.
+          await graphql.stop();
+          await database.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

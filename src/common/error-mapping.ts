@@ -1,0 +1,147 @@
+import { GraphQLError } from 'graphql';
+import {
+  BusinessRuleError,
+  DomainError,
+  InvalidArgumentError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UserErrorCode,
+  ValidationError,
+  type FieldProblem,
+} from './errors';
+
+/**
+ * The ONE place where errors change shape: domain errors become GraphQL `userErrors`, GraphQL
+ * errors with `extensions.code`, or REST responses. Anything unrecognised is an internal error:
+ * logged with its stack on the server, masked for the client.
+ */
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '3D000', // invalid_catalog_name (database does not exist)
+]);
+
+/** True for errors meaning "the database cannot be reached", whatever layer (pg, knex pool, MikroORM) raised them. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof ServiceUnavailableError) return true;
+    const candidate = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; previous?: unknown };
+    const code = typeof candidate.code === 'string' ? candidate.code : '';
+    if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08')) return true;
+    if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException') return true;
+    if (typeof candidate.message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(candidate.message)) {
+      return true;
+    }
+    e = candidate.cause ?? candidate.previous;
+  }
+  return false;
+}
+
+/** Normalises anything thrown into a DomainError when it is one we understand, else `null`. */
+export function asDomainError(error: unknown): DomainError | null {
+  if (error instanceof DomainError) return error;
+  if (isDatabaseUnavailable(error)) return new ServiceUnavailableError(undefined, error);
+  return null;
+}
+
+export interface UserErrorData {
+  field: string[] | null;
+  message: string;
+  code: UserErrorCode;
+}
+
+/** Problems a mutation reports in its payload, or `null` when the error is not the caller's to fix. */
+export function toUserErrors(error: unknown, fieldPath: (field: string) => string[]): UserErrorData[] | null {
+  const problems = userProblems(error);
+  return problems?.map((p) => ({ field: p.field === null ? null : fieldPath(p.field), message: p.message, code: p.code })) ?? null;
+}
+
+function userProblems(error: unknown): FieldProblem[] | null {
+  if (error instanceof ValidationError) return error.problems;
+  if (error instanceof BusinessRuleError) return [error.problem];
+  if (error instanceof NotFoundError) {
+    return [{ field: error.field, code: UserErrorCode.NOT_FOUND, message: `${error.entity} not found` }];
+  }
+  return null;
+}
+
+export function toGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const domain = asDomainError(error);
+  if (domain instanceof ServiceUnavailableError) {
+    return new GraphQLError(domain.message, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+      originalError: domain,
+    });
+  }
+  if (domain instanceof InvalidArgumentError) {
+    return new GraphQLError(domain.message, { extensions: { code: 'BAD_USER_INPUT', argumentName: domain.argument } });
+  }
+  if (domain instanceof ValidationError || domain instanceof BusinessRuleError) {
+    return new GraphQLError(domain.message, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  if (domain instanceof NotFoundError) {
+    return new GraphQLError(domain.message, { extensions: { code: 'NOT_FOUND' } });
+  }
+  return internalGraphQLError(error);
+}
+
+export function internalGraphQLError(error?: unknown): GraphQLError {
+  return new GraphQLError('Internal server error', {
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    originalError: error instanceof Error ? error : undefined,
+  });
+}
+
+export interface RestErrorBody {
+  error: {
+    code: string;
+    message: string;
+    details?: { field: string | null; code: string; message: string }[];
+    request_id?: string;
+  };
+}
+
+const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Status and JSON body for the REST shim (fields in the legacy snake_case). `null`: internal error. */
+export function toRestError(error: unknown): { status: number; body: RestErrorBody } | null {
+  const domain = asDomainError(error);
+  if (!domain) return null;
+  const problems = userProblems(domain);
+  const details = problems?.map((p) => ({ field: p.field && snakeCase(p.field), code: p.code, message: p.message }));
+  if (domain instanceof ValidationError) {
+    return { status: 400, body: { error: { code: domain.code, message: 'The request has invalid fields', details } } };
+  }
+  if (domain instanceof BusinessRuleError) {
+    return { status: 409, body: { error: { code: domain.code, message: domain.message, details } } };
+  }
+  if (domain instanceof NotFoundError) {
+    return { status: 404, body: { error: { code: 'NOT_FOUND', message: domain.message } } };
+  }
+  if (domain instanceof InvalidArgumentError) {
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: domain.message,
+          details: [{ field: snakeCase(domain.argument), code: UserErrorCode.INVALID, message: domain.message }],
+        },
+      },
+    };
+  }
+  if (domain instanceof ServiceUnavailableError) {
+    return { status: 503, body: { error: { code: domain.code, message: domain.message } } };
+  }
+  return null;
+}

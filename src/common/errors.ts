@@ -1,0 +1,84 @@
+/**
+ * Domain errors: what services throw. They carry a code and know nothing of HTTP or GraphQL;
+ * `error-mapping.ts` is the one place that turns them into userErrors, GraphQL errors or REST responses.
+ */
+
+/** Codes of problems the caller can fix (GraphQL `UserError.code`, REST `details[].code`). */
+export enum UserErrorCode {
+  REQUIRED = 'REQUIRED',
+  BLANK = 'BLANK',
+  TOO_LONG = 'TOO_LONG',
+  INVALID = 'INVALID',
+  OUT_OF_RANGE = 'OUT_OF_RANGE',
+  TOO_PRECISE = 'TOO_PRECISE',
+  NOT_FOUND = 'NOT_FOUND',
+  TAKEN = 'TAKEN',
+  INVALID_TRANSITION = 'INVALID_TRANSITION',
+  STALE_VERSION = 'STALE_VERSION',
+}
+
+/** One problem with one input field; `field` uses the domain's names (`borrowerId`, `amount`...). */
+export interface FieldProblem {
+  field: string | null;
+  message: string;
+  code: UserErrorCode;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input the caller can correct; every failing field is listed at once. */
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '));
+  }
+}
+
+/** A business rule refused the action (for example a lifecycle transition); the input itself was well-formed. */
+export class BusinessRuleError extends DomainError {
+  readonly code: string;
+  constructor(readonly problem: FieldProblem) {
+    super(problem.message);
+    this.code = problem.code;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    /** The input field that named the missing thing, when there is one. */
+    readonly field: string | null = null,
+  ) {
+    super(`${entity} not found`);
+  }
+}
+
+/** A malformed argument that is not a business field (a bad cursor, a malformed id). */
+export class InvalidArgumentError extends DomainError {
+  readonly code = 'BAD_USER_INPUT';
+  constructor(
+    readonly argument: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The database (or another dependency) cannot be reached: a 503, never a 500 with a driver message. */
+export class ServiceUnavailableError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor(
+    message = 'The service is temporarily unavailable, please retry',
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}

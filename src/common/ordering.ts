@@ -1,0 +1,4 @@
+export enum OrderDirection {
+  ASC = 'ASC',
+  DESC = 'DESC',
+}

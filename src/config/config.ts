@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The whole runtime configuration, read once from the environment and validated at start.
+ * Nothing else in the code base reads `process.env`: this object is passed down instead.
+ */
+export interface AppConfig {
+  appEnv: AppEnv;
+  host: string;
+  port: number;
+  /** Unset: an embedded PostgreSQL is started (never in production). */
+  databaseUrl: string | undefined;
+  embeddedPostgres: { port: number; dataDir: string };
+  dbPoolSize: number;
+  logLevel: LogLevel;
+  seed: boolean;
+  migrateOnStart: boolean;
+  graphql: { introspection: boolean; sandbox: boolean };
+  /** How long `/health` waits for the database before answering 503. */
+  healthTimeoutMs: number;
+  /** How long a graceful shutdown waits for in-flight requests before closing them. */
+  shutdownTimeoutMs: number;
+  /** Upper bound on a JSON request body (express `limit` syntax). */
+  bodyLimit: string;
+}
+
+export const APP_ENVS = ['development', 'staging', 'production'] as const;
+export type AppEnv = (typeof APP_ENVS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
+    message: 'must be one of true, false, 1, 0, yes, no, on, off',
+  })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine(
+    (v) => {
+      try {
+        const url = new URL(v);
+        return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a postgres:// or postgresql:// URL' },
+  );
+
+const envSchema = z.object({
+  APP_ENV: z.enum(APP_ENVS).default('development'),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PORT: int(1, 65535).default(8000),
+  DATABASE_URL: postgresUrl.optional(),
+  EMBEDDED_PG_PORT: int(1024, 32767).default(54329),
+  EMBEDDED_PG_DIR: z.string().trim().min(1).default('.data/postgres'),
+  DB_POOL_SIZE: int(1, 100).default(10),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  SEED: bool.optional(),
+  MIGRATE_ON_START: bool.default(true),
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_SANDBOX: bool.optional(),
+  HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  BODY_LIMIT: z
+    .string()
+    .trim()
+    .regex(/^\d+(b|kb|mb)$/i, { message: 'must look like 100kb or 1mb' })
+    .default('100kb'),
+});
+
+/** Environment variables whose empty value means "not set" (a common docker-compose idiom). */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const parsed = envSchema.safeParse(withoutEmptyValues(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const isProduction = e.APP_ENV === 'production';
+  const problems: string[] = [];
+  if (isProduction && !e.DATABASE_URL) {
+    problems.push('DATABASE_URL: is required when APP_ENV=production (no embedded database in production)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    appEnv: e.APP_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgres: { port: e.EMBEDDED_PG_PORT, dataDir: path.resolve(cwd, e.EMBEDDED_PG_DIR) },
+    dbPoolSize: e.DB_POOL_SIZE,
+    logLevel: e.LOG_LEVEL ?? (isProduction ? 'info' : 'debug'),
+    seed: e.SEED ?? !isProduction,
+    migrateOnStart: e.MIGRATE_ON_START,
+    graphql: {
+      introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+      sandbox: e.GRAPHQL_SANDBOX ?? !isProduction,
+    },
+    healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    bodyLimit: e.BODY_LIMIT,
+  };
+}

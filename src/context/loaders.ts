@@ -1,0 +1,57 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Page } from '../common/cursor';
+import { Loan } from '../loans/loan.entity';
+import {
+  countLoansByBorrower,
+  findLoanPagesByBorrower,
+  type LoanFilterData,
+  type LoanListArgs,
+} from '../loans/loan.queries';
+import { User } from '../users/user.entity';
+
+/**
+ * Per-request batching: one SQL statement per relation per level of a query, whatever the page size.
+ * Built by `createLoaders` for each request and never shared between requests (their caches hold
+ * request-scoped entities and must not leak one caller's data to another).
+ */
+export interface Loaders {
+  userById: DataLoader<string, User | null>;
+  /** A page of a borrower's loans; one loader (and so one batch) per distinct argument set. */
+  loanPageByBorrower(args: LoanListArgs): DataLoader<string, Page<Loan>>;
+  loanCountByBorrower(filter: LoanFilterData | null | undefined): DataLoader<string, number>;
+}
+
+export function createLoaders(em: EntityManager): Loaders {
+  const memo = <T>(cache: Map<string, T>, key: unknown, make: () => T): T => {
+    const k = JSON.stringify(key ?? null);
+    let value = cache.get(k);
+    if (!value) {
+      value = make();
+      cache.set(k, value);
+    }
+    return value;
+  };
+  const pageLoaders = new Map<string, DataLoader<string, Page<Loan>>>();
+  const countLoaders = new Map<string, DataLoader<string, number>>();
+
+  const loaders: Loaders = {
+    userById: new DataLoader(async (ids) => {
+      const users = await em.find(User, { id: { $in: [...ids] } });
+      const byId = new Map(users.map((u) => [u.id, u]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    loanCountByBorrower: (filter) =>
+      memo(countLoaders, filter, () => new DataLoader((ids) => countLoansByBorrower(em, ids, filter))),
+    loanPageByBorrower: (args) =>
+      memo(
+        pageLoaders,
+        args,
+        () =>
+          new DataLoader((ids) =>
+            findLoanPagesByBorrower(em, ids, args, (id) => loaders.loanCountByBorrower(args.filter).load(id)),
+          ),
+      ),
+  };
+  return loaders;
+}

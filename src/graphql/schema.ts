@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
+import { buildSchema, type MiddlewareFn } from 'type-graphql';
+import { toGraphQLError } from '../common/error-mapping';
+import { LoanResolver } from '../loans/loan.resolver';
+import { StatsResolver } from '../stats/stats.resolver';
+import { UserResolver } from '../users/user.resolver';
+import { Node } from './common-types';
+import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
+
+/** The committed SDL (schema/schema.graphql), from the project root whether run from src/ or dist/. */
+export const SCHEMA_FILE = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..', 'schema/schema.graphql');
+
+/** Resolvers throw domain errors; this turns them into GraphQL errors with `extensions.code`. */
+const mapErrors: MiddlewareFn = async (_action, next) => {
+  try {
+    return await next();
+  } catch (error) {
+    throw toGraphQLError(error);
+  }
+};
+
+export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [LoanResolver, UserResolver, StatsResolver, NodeResolver],
+    orphanedTypes: NODE_TYPES,
+    globalMiddlewares: [mapErrors],
+    // Validation is done by the domain services (one rule for REST and GraphQL), not by class-validator.
+    validate: false,
+    emitSchemaFile: false,
+  }).then((schema) => {
+    // Entities are not the GraphQL classes, so the Node interface needs to be told their types.
+    const nodeType = schema.getType(Node.name);
+    if (nodeType instanceof GraphQLInterfaceType) nodeType.resolveType = resolveNodeType;
+    return schema;
+  });
+}

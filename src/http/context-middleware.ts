@@ -1,0 +1,17 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createRequestContext, type RequestContext } from '../context/request-context';
+
+/** Builds the per-request context (forked EntityManager, loaders, caller, logger) once, for REST and GraphQL alike. */
+export function contextMiddleware(orm: MikroORM): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.locals.context = createRequestContext(orm, { requestId: String(req.id), logger: req.log });
+    next();
+  };
+}
+
+export function requestContext(res: Response): RequestContext {
+  const context = res.locals.context as RequestContext | undefined;
+  if (!context) throw new Error('request context missing: contextMiddleware is not mounted on this route');
+  return context;
+}

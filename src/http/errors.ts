@@ -1,0 +1,47 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { toRestError, type RestErrorBody } from '../common/error-mapping';
+
+export function sendError(res: Response, status: number, error: RestErrorBody['error']): void {
+  const requestId = res.req?.id;
+  res.status(status).json({ error: { ...error, ...(requestId ? { request_id: String(requestId) } : {}) } });
+}
+
+export const notFound: RequestHandler = (req, res) => {
+  sendError(res, 404, { code: 'NOT_FOUND', message: `No route for ${req.method} ${req.path}` });
+};
+
+/** Body-parser failures: express' default would answer an HTML page with a stack trace. */
+const BODY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.parse.failed': { status: 400, code: 'INVALID_JSON', message: 'The body is not valid JSON' },
+  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The body is too large' },
+  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_ENCODING', message: 'Unsupported content encoding' },
+  'charset.unsupported': { status: 415, code: 'UNSUPPORTED_CHARSET', message: 'Unsupported charset' },
+  'request.aborted': { status: 400, code: 'REQUEST_ABORTED', message: 'The request was aborted' },
+};
+
+function isGraphQLPath(req: Request): boolean {
+  return req.path === '/graphql' || req.path.startsWith('/graphql/');
+}
+
+/** The last middleware: every error becomes JSON; unexpected ones are logged with their stack and masked. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
+  if (res.headersSent) return next(error);
+  const bodyError = typeof error?.type === 'string' ? BODY_ERRORS[error.type] : undefined;
+  if (bodyError) {
+    if (isGraphQLPath(req)) {
+      res.status(bodyError.status).json({ errors: [{ message: bodyError.message, extensions: { code: 'BAD_REQUEST' } }] });
+      return;
+    }
+    sendError(res, bodyError.status, { code: bodyError.code, message: bodyError.message });
+    return;
+  }
+  const mapped = toRestError(error);
+  if (mapped) {
+    if (mapped.status >= 500) req.log.warn({ err: error }, 'dependency unavailable');
+    sendError(res, mapped.status, mapped.body.error);
+    return;
+  }
+  req.log.error({ err: error }, 'unhandled error');
+  res.err = error;
+  sendError(res, 500, { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
+};

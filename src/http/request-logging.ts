@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pinoHttp } from 'pino-http';
+import type { RequestContext } from '../context/request-context';
+import type { Logger } from '../logging/logger';
+
+/** Accept a caller's X-Request-ID only when it is a sane token, so logs cannot be forged or flooded. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * One log line per request: method, path, status, duration, request id, and the GraphQL operation
+ * name. The request id comes from `X-Request-ID` (or is generated) and is echoed in the response.
+ */
+export function requestLogging(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const header = req.headers['x-request-id'];
+      const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      res.setHeader('X-Request-ID', id);
+      return id;
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customSuccessMessage: (req, res, responseTime) => `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
+    customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
+    customProps: (_req, res) => {
+      const context = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context;
+      return context?.graphqlOperation ? { graphqlOperation: context.graphqlOperation } : {};
+    },
+    serializers: {
+      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: originalUrl(req),
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
+
+/** Express rewrites `url` inside routers; the log shows what the client asked for. */
+function originalUrl(req: unknown): string {
+  const r = req as { originalUrl?: string; url?: string; raw?: { originalUrl?: string; url?: string } };
+  return r.originalUrl ?? r.raw?.originalUrl ?? r.url ?? r.raw?.url ?? '';
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { User } from '../users/user.entity';
+import { LoanStatus } from './loan-status';
+import { LOAN_LIMITS } from './loan-limits';
+
+@Entity({ tableName: 'loans' })
+@Index({ name: 'loans_created_at_id_idx', properties: ['createdAt', 'id'] })
+@Index({ name: 'loans_amount_id_idx', properties: ['amount', 'id'] })
+@Index({ name: 'loans_borrower_created_at_id_idx', properties: ['borrower', 'createdAt', 'id'] })
+@Index({ name: 'loans_status_created_at_id_idx', properties: ['status', 'createdAt', 'id'] })
+@Index({ name: 'loans_currency_created_at_id_idx', properties: ['currency', 'createdAt', 'id'] })
+@Check({
+  name: 'loans_amount_range',
+  expression: `amount > 0 and amount <= ${LOAN_LIMITS.maxAmount}`,
+})
+@Check({ name: 'loans_currency_format', expression: `currency ~ '^[A-Z]{3}$'` })
+@Check({
+  name: 'loans_term_months_range',
+  expression: `term_months is null or (term_months >= ${LOAN_LIMITS.minTermMonths} and term_months <= ${LOAN_LIMITS.maxTermMonths})`,
+})
+@Check({
+  name: 'loans_interest_rate_apr_range',
+  expression: `interest_rate_apr is null or (interest_rate_apr >= 0 and interest_rate_apr <= ${LOAN_LIMITS.maxAprPercent})`,
+})
+export class Loan {
+  [OptionalProps]?: 'status' | 'termMonths' | 'interestRateApr' | 'createdAt' | 'updatedAt' | 'version';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => User, { fieldName: 'borrower_id', deleteRule: 'restrict', updateRule: 'cascade' })
+  borrower!: User;
+
+  /** numeric(12,2), kept as a string: money never goes through a float. */
+  @Property({ type: 'decimal', precision: 12, scale: 2 })
+  amount!: string;
+
+  /** ISO 4217 code, upper-case. */
+  @Property({ type: 'string', length: 3, columnType: 'char(3)' })
+  currency!: string;
+
+  @Enum({ items: () => LoanStatus })
+  status: LoanStatus = LoanStatus.PENDING;
+
+  @Property({ type: 'smallint', nullable: true })
+  termMonths: number | null = null;
+
+  /** Annual percentage rate, numeric(5,2), as a string. */
+  @Property({ type: 'decimal', precision: 5, scale: 2, nullable: true })
+  interestRateApr: string | null = null;
+
+  @Property({ type: 'datetime', length: 3 })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', length: 3, onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  /** Optimistic lock: every UPDATE checks and bumps it, so concurrent transitions cannot both win. */
+  @Property({ type: 'integer', version: true })
+  version!: number;
+}

@@ -1,0 +1,127 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../context/request-context';
+import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { mutationPayload } from '../graphql/mutation';
+import { UserType } from '../users/user.types';
+import type { User } from '../users/user.entity';
+import { Loan } from './loan.entity';
+import { LoanStatus } from './loan-status';
+import {
+  ApproveLoanInput,
+  ApproveLoanPayload,
+  CreateLoanInput,
+  CreateLoanPayload,
+  DisburseLoanInput,
+  DisburseLoanPayload,
+  LoanConnection,
+  LoanFilter,
+  LoanOrder,
+  LoanType,
+  MarkLoanDefaultedInput,
+  MarkLoanDefaultedPayload,
+  MarkLoanRepaidInput,
+  MarkLoanRepaidPayload,
+  RejectLoanInput,
+  RejectLoanPayload,
+  type LoanTransitionInput,
+} from './loan.types';
+
+@ArgsType()
+export class LoansArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
+  after?: string | null;
+
+  @Field(() => LoanFilter, { nullable: true })
+  filter?: LoanFilter | null;
+
+  @Field(() => LoanOrder, { nullable: true, description: 'Default: newest first (CREATED_AT DESC).' })
+  orderBy?: LoanOrder | null;
+}
+
+/** Where createLoan's domain fields live in its GraphQL input. */
+const CREATE_LOAN_FIELDS: Record<string, string[]> = {
+  amount: ['input', 'amount', 'amount'],
+  currency: ['input', 'amount', 'currencyCode'],
+};
+
+@Resolver(() => LoanType)
+export class LoanResolver {
+  @Query(() => LoanType, { nullable: true, description: 'A loan by id; null when it does not exist.' })
+  loan(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | null> {
+    return ctx.services.loans.findById(id);
+  }
+
+  @Query(() => LoanConnection, { description: 'Loans, newest first unless `orderBy` says otherwise.' })
+  async loans(@Args(() => LoansArgs) args: LoansArgs, @Ctx() ctx: RequestContext): Promise<LoanConnection> {
+    return LoanConnection.from(await ctx.services.loans.list(args));
+  }
+
+  @FieldResolver(() => UserType)
+  async borrower(@Root() loan: Loan, @Ctx() ctx: RequestContext): Promise<User> {
+    const user = await ctx.loaders.userById.load(loan.borrower.id);
+    // The foreign key guarantees a borrower; a miss is a broken invariant, not a client error.
+    if (!user) throw new Error(`loan ${loan.id} has no borrower ${loan.borrower.id}`);
+    return user;
+  }
+
+  @FieldResolver(() => Money)
+  amount(@Root() loan: Loan): Money {
+    return { amount: loan.amount, currencyCode: loan.currency };
+  }
+
+  @Mutation(() => CreateLoanPayload, { description: 'Applies for a loan; it starts PENDING.' })
+  createLoan(@Arg('input', () => CreateLoanInput) input: CreateLoanInput, @Ctx() ctx: RequestContext) {
+    return mutationPayload(
+      'loan',
+      () =>
+        ctx.services.loans.create(
+          {
+            borrowerId: input.borrowerId,
+            amount: input.amount.amount,
+            currency: input.amount.currencyCode,
+            termMonths: input.termMonths,
+            interestRateApr: input.interestRateApr,
+          },
+          { registerUnknownBorrower: false },
+        ),
+      (field) => CREATE_LOAN_FIELDS[field] ?? ['input', field],
+    );
+  }
+
+  @Mutation(() => ApproveLoanPayload, { description: 'PENDING to APPROVED.' })
+  approveLoan(@Arg('input', () => ApproveLoanInput) input: ApproveLoanInput, @Ctx() ctx: RequestContext) {
+    return this.transition(ctx, input, LoanStatus.APPROVED);
+  }
+
+  @Mutation(() => RejectLoanPayload, { description: 'PENDING to REJECTED.' })
+  rejectLoan(@Arg('input', () => RejectLoanInput) input: RejectLoanInput, @Ctx() ctx: RequestContext) {
+    return this.transition(ctx, input, LoanStatus.REJECTED);
+  }
+
+  @Mutation(() => DisburseLoanPayload, { description: 'APPROVED to DISBURSED.' })
+  disburseLoan(@Arg('input', () => DisburseLoanInput) input: DisburseLoanInput, @Ctx() ctx: RequestContext) {
+    return this.transition(ctx, input, LoanStatus.DISBURSED);
+  }
+
+  @Mutation(() => MarkLoanRepaidPayload, { description: 'DISBURSED to REPAID.' })
+  markLoanRepaid(@Arg('input', () => MarkLoanRepaidInput) input: MarkLoanRepaidInput, @Ctx() ctx: RequestContext) {
+    return this.transition(ctx, input, LoanStatus.REPAID);
+  }
+
+  @Mutation(() => MarkLoanDefaultedPayload, { description: 'DISBURSED to DEFAULTED.' })
+  markLoanDefaulted(
+    @Arg('input', () => MarkLoanDefaultedInput) input: MarkLoanDefaultedInput,
+    @Ctx() ctx: RequestContext,
+  ) {
+    return this.transition(ctx, input, LoanStatus.DEFAULTED);
+  }
+
+  private transition(ctx: RequestContext, input: LoanTransitionInput, to: LoanStatus) {
+    return mutationPayload('loan', () =>
+      ctx.services.loans.transition(input.loanId, to, { expectedVersion: input.expectedVersion }),
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import pino, { type Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+
+export type { Logger };
+
+/** JSON lines in staging and production; human-readable lines in development when pino-pretty is installed. */
+export function createLogger(config: Pick<AppConfig, 'appEnv' | 'logLevel'>): Logger {
+  const base = {
+    level: config.logLevel,
+    base: { service: 'branchloans-gateway', env: config.appEnv },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'],
+      censor: '[redacted]',
+    },
+  };
+  if (config.appEnv === 'development' && config.logLevel !== 'silent' && isInstalled('pino-pretty')) {
+    // A synchronous stream, not a worker-thread transport: the last lines before exit are not lost.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
+    return pino(base, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env', singleLine: true }));
+  }
+  return pino(base);
+}
+
+function isInstalled(moduleName: string): boolean {
+  try {
+    require.resolve(moduleName);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../context/request-context';
+import { DailyLoanStats, LoanStats, LoanStatsFilter } from './stats.types';
+
+@Resolver(() => LoanStats)
+export class StatsResolver {
+  @Query(() => LoanStats, { description: 'Counts, per-status and per-currency figures, and a per-day series.' })
+  async loanStats(
+    @Arg('filter', () => LoanStatsFilter, { nullable: true }) filter: LoanStatsFilter | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Omit<LoanStats, 'daily'>> {
+    const scope = filter ?? {};
+    const summary = await ctx.services.stats.summary(scope);
+    return {
+      filter: scope,
+      totalLoans: summary.totalLoans,
+      byStatus: summary.byStatus,
+      byCurrency: summary.byCurrency.map((c) => ({
+        currencyCode: c.currency,
+        count: c.count,
+        totalAmount: { amount: c.total, currencyCode: c.currency },
+        averageAmount: { amount: c.average, currencyCode: c.currency },
+      })),
+    };
+  }
+
+  @FieldResolver(() => [DailyLoanStats])
+  async daily(@Root() stats: LoanStats, @Ctx() ctx: RequestContext): Promise<DailyLoanStats[]> {
+    const days = await ctx.services.stats.daily(stats.filter);
+    return days.map((d) => ({
+      date: d.day,
+      count: d.count,
+      totals: d.totals.map((t) => ({ amount: t.total, currencyCode: t.currency })),
+    }));
+  }
+}

@@ -1,0 +1,51 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../context/request-context';
+import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { mutationPayload } from '../graphql/mutation';
+import { LoansArgs } from '../loans/loan.resolver';
+import { LoanConnection } from '../loans/loan.types';
+import { User } from './user.entity';
+import { CreateUserInput, CreateUserPayload, UpdateUserInput, UpdateUserPayload, UserConnection, UserFilter, UserType } from './user.types';
+
+@ArgsType()
+class UsersArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
+  after?: string | null;
+
+  @Field(() => UserFilter, { nullable: true })
+  filter?: UserFilter | null;
+}
+
+@Resolver(() => UserType)
+export class UserResolver {
+  @Query(() => UserType, { nullable: true, description: 'A user by id; null when it does not exist.' })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<User | null> {
+    return ctx.services.users.findById(id);
+  }
+
+  @Query(() => UserConnection, { description: 'Users, newest first.' })
+  async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: RequestContext): Promise<UserConnection> {
+    return UserConnection.from(await ctx.services.users.list(args));
+  }
+
+  @FieldResolver(() => LoanConnection, { description: "The user's loans; batched across users (one query per level)." })
+  async loans(@Root() user: User, @Args(() => LoansArgs) args: LoansArgs, @Ctx() ctx: RequestContext): Promise<LoanConnection> {
+    const { first, after, filter, orderBy } = args;
+    const page = await ctx.loaders.loanPageByBorrower({ first, after, filter, orderBy }).load(user.id);
+    return LoanConnection.from(page);
+  }
+
+  @Mutation(() => CreateUserPayload)
+  createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: RequestContext) {
+    return mutationPayload('user', () => ctx.services.users.create(input));
+  }
+
+  @Mutation(() => UpdateUserPayload)
+  updateUser(@Arg('input', () => UpdateUserInput) input: UpdateUserInput, @Ctx() ctx: RequestContext) {
+    const { id, ...fields } = input;
+    return mutationPayload('user', () => ctx.services.users.update(id, fields));
+  }
+}

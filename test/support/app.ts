@@ -1,0 +1,60 @@
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import pino from 'pino';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config/config';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export interface TestApp {
+  app: App;
+  db: TestDatabase;
+  http: ReturnType<typeof request>;
+  /** POST /graphql; resolves to the parsed body and the HTTP status. */
+  graphql<TData = Record<string, unknown>, TVariables = Record<string, unknown>>(
+    query: string | TypedDocumentNode<TData, TVariables>,
+    variables?: TVariables,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: GraphQLBody<TData> }>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLBody<TData> {
+  data?: TData | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
+}
+
+/** The real application (real HTTP stack, real PostgreSQL) on a fresh database. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const config = loadConfig({ APP_ENV: 'development', LOG_LEVEL: 'silent', SEED: 'false', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...env });
+  let app: App;
+  try {
+    app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const http = request(app.httpServer);
+  return {
+    app,
+    db,
+    http,
+    graphql: async (query, variables, headers = {}) => {
+      const text = typeof query === 'string' ? query : print(query);
+      const res = await http.post('/graphql').set({ 'Content-Type': 'application/json', ...headers }).send({ query: text, variables });
+      return { status: res.status, body: res.body };
+    },
+    close: async () => {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Listens on a free port, for tests that need a real socket (concurrency, fetch). */
+export async function listen(app: App): Promise<string> {
+  const address: AddressInfo = await app.listen(0);
+  return `http://127.0.0.1:${address.port}`;
+}
