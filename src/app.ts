@@ -36,7 +36,10 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     const graphql = await createGraphQLServer(config, httpServer);
 
     app.use(requestLogging(logger));
-    app.route('/health').get(healthHandler(database.orm, config.healthTimeoutMs)).all(methodNotAllowed(['GET', 'HEAD']));
+    app
+      .route('/health')
+      .get(healthHandler(database.orm, config.healthTimeoutMs))
+      .all(methodNotAllowed(['GET', 'HEAD']));
     app.use(express.json({ limit: config.bodyLimit }));
     app.use(['/api', '/graphql'], contextMiddleware(database.orm));
     app.use('/api', restRouter());

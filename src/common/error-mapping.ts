@@ -28,6 +28,8 @@ const CONNECTION_ERROR_CODES = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
   '3D000', // invalid_catalog_name (database does not exist)
+  '28000', // invalid_authorization_specification
+  '28P01', // invalid_password
 ]);
 
 /** True for errors meaning "the database cannot be reached", whatever layer (pg, knex pool, MikroORM) raised them. */
@@ -38,7 +40,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const code = typeof candidate.code === 'string' ? candidate.code : '';
     if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08')) return true;
     if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException') return true;
-    if (typeof candidate.message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(candidate.message)) {
+    // 55000 (object_not_in_prerequisite_state) is connection-related only with the last message.
+    const message = typeof candidate.message === 'string' ? candidate.message : '';
+    if (
+      /Connection terminated|timeout exceeded when trying to connect|is not currently accepting connections/i.test(
+        message,
+      )
+    ) {
       return true;
     }
     e = candidate.cause ?? candidate.previous;
@@ -62,7 +70,10 @@ export interface UserErrorData {
 /** Problems a mutation reports in its payload, or `null` when the error is not the caller's to fix. */
 export function toUserErrors(error: unknown, fieldPath: (field: string) => string[]): UserErrorData[] | null {
   const problems = userProblems(error);
-  return problems?.map((p) => ({ field: p.field === null ? null : fieldPath(p.field), message: p.message, code: p.code })) ?? null;
+  return (
+    problems?.map((p) => ({ field: p.field === null ? null : fieldPath(p.field), message: p.message, code: p.code })) ??
+    null
+  );
 }
 
 function userProblems(error: unknown): FieldProblem[] | null {

@@ -76,7 +76,8 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   EMBEDDED_PG_PORT: int(1024, 32767).default(54329),
   EMBEDDED_PG_DIR: z.string().trim().min(1).default('.data/postgres'),
-  DB_POOL_SIZE: int(1, 100).default(10),
+  // Migrating at start holds one connection for its lock while the migrator may use another.
+  DB_POOL_SIZE: int(2, 100).default(10),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   SEED: bool.optional(),
   MIGRATE_ON_START: bool.default(true),
@@ -103,9 +104,7 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
   const parsed = envSchema.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
   }
   const e = parsed.data;
   const isProduction = e.APP_ENV === 'production';

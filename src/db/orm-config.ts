@@ -23,6 +23,13 @@ export function buildOrmOptions({ clientUrl, poolSize, logger }: OrmSettings): O
     pool: { min: 0, max: poolSize, acquireTimeoutMillis: 5000, idleTimeoutMillis: 30000 },
     driverOptions: {
       connection: { connectionTimeoutMillis: 3000, statement_timeout: 15000, application_name: 'branchloans-gateway' },
+      // knex would print its own warnings ("Connection Error: ...") with console.log; they belong in pino.
+      log: {
+        warn: (message: unknown) => logger?.warn({ component: 'knex' }, String(message)),
+        error: (message: unknown) => logger?.error({ component: 'knex' }, String(message)),
+        deprecate: (message: unknown) => logger?.warn({ component: 'knex' }, String(message)),
+        debug: () => undefined,
+      },
     },
     migrations: {
       tableName: 'mikro_orm_migrations',

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { QueryResult } from '@mikro-orm/core';
 import type { Logger } from '../logging/logger';
 import { Loan } from '../loans/loan.entity';
 import { LoanStatus } from '../loans/loan-status';
@@ -9,11 +10,51 @@ const SEED_TIME = new Date('2025-01-01T00:00:00.000Z');
 
 /** The five documented loans of the legacy API (rest-contract.md), and their borrowers. */
 export const SEED_LOANS = [
-  { id: '00000000-0000-0000-0000-000000000001', borrowerId: 'usr_kenya_001', amount: '12500.00', currency: 'KES', status: LoanStatus.PENDING, termMonths: 6, interestRateApr: '28.00' },
-  { id: '00000000-0000-0000-0000-000000000002', borrowerId: 'usr_india_002', amount: '50000.00', currency: 'INR', status: LoanStatus.APPROVED, termMonths: 12, interestRateApr: '24.00' },
-  { id: '00000000-0000-0000-0000-000000000003', borrowerId: 'usr_nigeria_003', amount: '32000.00', currency: 'NGN', status: LoanStatus.REJECTED, termMonths: 9, interestRateApr: '30.00' },
-  { id: '00000000-0000-0000-0000-000000000004', borrowerId: 'usr_vietnam_004', amount: '8400.00', currency: 'VND', status: LoanStatus.DISBURSED, termMonths: 4, interestRateApr: '26.00' },
-  { id: '00000000-0000-0000-0000-000000000005', borrowerId: 'usr_philippines_005', amount: '21000.00', currency: 'PHP', status: LoanStatus.REPAID, termMonths: 6, interestRateApr: '22.00' },
+  {
+    id: '00000000-0000-0000-0000-000000000001',
+    borrowerId: 'usr_kenya_001',
+    amount: '12500.00',
+    currency: 'KES',
+    status: LoanStatus.PENDING,
+    termMonths: 6,
+    interestRateApr: '28.00',
+  },
+  {
+    id: '00000000-0000-0000-0000-000000000002',
+    borrowerId: 'usr_india_002',
+    amount: '50000.00',
+    currency: 'INR',
+    status: LoanStatus.APPROVED,
+    termMonths: 12,
+    interestRateApr: '24.00',
+  },
+  {
+    id: '00000000-0000-0000-0000-000000000003',
+    borrowerId: 'usr_nigeria_003',
+    amount: '32000.00',
+    currency: 'NGN',
+    status: LoanStatus.REJECTED,
+    termMonths: 9,
+    interestRateApr: '30.00',
+  },
+  {
+    id: '00000000-0000-0000-0000-000000000004',
+    borrowerId: 'usr_vietnam_004',
+    amount: '8400.00',
+    currency: 'VND',
+    status: LoanStatus.DISBURSED,
+    termMonths: 4,
+    interestRateApr: '26.00',
+  },
+  {
+    id: '00000000-0000-0000-0000-000000000005',
+    borrowerId: 'usr_philippines_005',
+    amount: '21000.00',
+    currency: 'PHP',
+    status: LoanStatus.REPAID,
+    termMonths: 6,
+    interestRateApr: '22.00',
+  },
 ] as const;
 
 /**
@@ -34,7 +75,7 @@ export async function seedDatabase(em: EntityManager, logger: Logger): Promise<{
       )
       .onConflict('id')
       .ignore()
-      .execute('run');
+      .execute<QueryResult>('run');
     const loans = await tx
       .createQueryBuilder(Loan)
       .insert(
@@ -53,7 +94,7 @@ export async function seedDatabase(em: EntityManager, logger: Logger): Promise<{
       )
       .onConflict('id')
       .ignore()
-      .execute('run');
+      .execute<QueryResult>('run');
     const inserted = { users: users.affectedRows, loans: loans.affectedRows };
     logger.info(inserted, 'seed data ensured');
     return inserted;

@@ -37,7 +37,10 @@ export class MoneyInput {
 
 @ObjectType({ description: 'A problem with the input of a mutation that the caller can fix.' })
 export class UserError {
-  @Field(() => [String], { nullable: true, description: 'Path to the input field, e.g. ["input", "amount", "amount"].' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Path to the input field, e.g. ["input", "amount", "amount"].',
+  })
   field!: string[] | null;
 
   @Field(() => String)
@@ -97,7 +100,9 @@ export function connectionType<TNode extends object>(name: string, nodeType: Cla
       return connection;
     }
 
-    @Field(() => Int, { description: 'How many nodes match the filter, over all pages (a COUNT, run only when selected).' })
+    @Field(() => Int, {
+      description: 'How many nodes match the filter, over all pages (a COUNT, run only when selected).',
+    })
     totalCount(): Promise<number> {
       return this.counter();
     }
@@ -105,4 +110,7 @@ export function connectionType<TNode extends object>(name: string, nodeType: Cla
   return ConnectionType;
 }
 
-export const PAGE_ARGS_DESCRIPTION = { first: 'Page size, clamped to 1..100.', after: 'A cursor from a previous page.' };
+export const PAGE_ARGS_DESCRIPTION = {
+  first: 'Page size, clamped to 1..100.',
+  after: 'A cursor from a previous page.',
+};

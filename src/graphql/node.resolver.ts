@@ -7,12 +7,16 @@ import { UserType } from '../users/user.types';
 import { User } from '../users/user.entity';
 import { Node } from './common-types';
 
-/** Relay's `node(id)`: loan ids are UUIDs and user ids never are, so an id names its type. */
+/**
+ * Relay's `node(id)`. Loan ids are UUIDs; user ids are free-form strings (the legacy API registers any
+ * borrower id it is given, so a user id may look like a UUID too): a UUID that is no loan is tried as a user.
+ */
 @Resolver()
 export class NodeResolver {
   @Query(() => Node, { nullable: true, description: 'Any object by its id; null when it does not exist.' })
   async node(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | User | null> {
-    return isUuid(id) ? ctx.services.loans.findById(id) : ctx.loaders.userById.load(id);
+    const loan = isUuid(id) ? await ctx.services.loans.findById(id) : null;
+    return loan ?? ctx.services.users.findById(id);
   }
 }
 

@@ -5,7 +5,9 @@ const DECIMAL = /^-?\d+(\.\d+)?$/;
 function parse(value: unknown): string {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && DECIMAL.test(value)) return value;
-  throw new GraphQLError('Decimal must be a decimal string such as "12000.50"', { extensions: { code: 'BAD_USER_INPUT' } });
+  throw new GraphQLError('Decimal must be a decimal string such as "12000.50"', {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
 }
 
 /**
@@ -23,6 +25,8 @@ export const DecimalScalar = new GraphQLScalarType({
   parseLiteral: (ast) => {
     // Literals are read as written (`12000.50`), never through a float.
     if (ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return parse(ast.value);
-    throw new GraphQLError('Decimal must be a decimal string such as "12000.50"', { extensions: { code: 'BAD_USER_INPUT' } });
+    throw new GraphQLError('Decimal must be a decimal string such as "12000.50"', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   },
 });

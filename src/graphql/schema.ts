@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import { toGraphQLError } from '../common/error-mapping';
@@ -8,13 +7,10 @@ import { UserResolver } from '../users/user.resolver';
 import { Node } from './common-types';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
 
-/** The committed SDL (schema/schema.graphql), from the project root whether run from src/ or dist/. */
-export const SCHEMA_FILE = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..', 'schema/schema.graphql');
-
 /** Resolvers throw domain errors; this turns them into GraphQL errors with `extensions.code`. */
 const mapErrors: MiddlewareFn = async (_action, next) => {
   try {
-    return await next();
+    return (await next()) as unknown;
   } catch (error) {
     throw toGraphQLError(error);
   }

@@ -4,7 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import type { RequestContext } from '../context/request-context';
 import { buildGraphQLSchema } from './schema';
@@ -24,8 +24,16 @@ const PUBLIC_CODES = new Set([
   'SERVICE_UNAVAILABLE',
 ]);
 
-export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
+  // A scalar refusing a literal (a Decimal "abc" written in the query) surfaces as a validation error;
+  // it is bad user input, as the same value passed in a variable is.
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && error instanceof GraphQLError) {
+    const original = error.originalError;
+    if (original instanceof GraphQLError && original.extensions?.code === 'BAD_USER_INPUT') {
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+    }
+  }
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
   // Never the original message or stack: the server log has them, with the request id.
   return {
@@ -55,7 +63,10 @@ const loggingPlugin: ApolloServerPlugin<RequestContext> = {
   },
 };
 
-export async function createGraphQLServer(config: AppConfig, httpServer: http.Server): Promise<ApolloServer<RequestContext>> {
+export async function createGraphQLServer(
+  config: AppConfig,
+  httpServer: http.Server,
+): Promise<ApolloServer<RequestContext>> {
   const schema = await buildGraphQLSchema();
   const landingPage = config.graphql.sandbox
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
@@ -65,6 +76,8 @@ export async function createGraphQLServer(config: AppConfig, httpServer: http.Se
     introspection: config.graphql.introspection,
     // Stack traces stay in the server log, in every environment.
     includeStacktraceInErrorResponses: false,
+    // main.ts owns the signals and closes everything in order (Apollo's own handler would race it).
+    stopOnTerminationSignals: false,
     formatError,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),

@@ -5,7 +5,7 @@ import { createRequestContext, type RequestContext } from '../context/request-co
 /** Builds the per-request context (forked EntityManager, loaders, caller, logger) once, for REST and GraphQL alike. */
 export function contextMiddleware(orm: MikroORM): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    res.locals.context = createRequestContext(orm, { requestId: String(req.id), logger: req.log });
+    res.locals.context = createRequestContext(orm, { requestId: req.id as string, logger: req.log });
     next();
   };
 }

@@ -2,8 +2,8 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import { toRestError, type RestErrorBody } from '../common/error-mapping';
 
 export function sendError(res: Response, status: number, error: RestErrorBody['error']): void {
-  const requestId = res.req?.id;
-  res.status(status).json({ error: { ...error, ...(requestId ? { request_id: String(requestId) } : {}) } });
+  const requestId = res.req?.id as string | undefined;
+  res.status(status).json({ error: { ...error, ...(requestId ? { request_id: requestId } : {}) } });
 }
 
 export const notFound: RequestHandler = (req, res) => {
@@ -26,13 +26,25 @@ function isGraphQLPath(req: Request): boolean {
 /** The last middleware: every error becomes JSON; unexpected ones are logged with their stack and masked. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
   if (res.headersSent) return next(error);
-  const bodyError = typeof error?.type === 'string' ? BODY_ERRORS[error.type] : undefined;
+  const type = (error as { type?: unknown } | undefined)?.type;
+  const bodyError = typeof type === 'string' ? BODY_ERRORS[type] : undefined;
   if (bodyError) {
     if (isGraphQLPath(req)) {
-      res.status(bodyError.status).json({ errors: [{ message: bodyError.message, extensions: { code: 'BAD_REQUEST' } }] });
+      res
+        .status(bodyError.status)
+        .json({ errors: [{ message: bodyError.message, extensions: { code: 'BAD_REQUEST' } }] });
       return;
     }
     sendError(res, bodyError.status, { code: bodyError.code, message: bodyError.message });
+    return;
+  }
+  // Errors express itself raises with a client status (a path that cannot be URI-decoded is a 400).
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    sendError(res, status, {
+      code: status === 400 ? 'INVALID_ARGUMENT' : 'CLIENT_ERROR',
+      message: error instanceof URIError ? 'The URL is not validly percent-encoded' : 'The request is invalid',
+    });
     return;
   }
   const mapped = toRestError(error);
@@ -42,6 +54,6 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
     return;
   }
   req.log.error({ err: error }, 'unhandled error');
-  res.err = error;
+  res.err = error as Error;
   sendError(res, 500, { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
 };

@@ -20,8 +20,10 @@ export function requestLogging(logger: Logger) {
       res.setHeader('X-Request-ID', id);
       return id;
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    customSuccessMessage: (req, res, responseTime) => `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    customSuccessMessage: (req, res, responseTime) =>
+      `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
     customProps: (_req, res) => {
       const context = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context;

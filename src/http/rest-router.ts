@@ -7,15 +7,28 @@ import { sendError } from './errors';
 export function methodNotAllowed(allowed: string[]): RequestHandler {
   return (req, res) => {
     res.setHeader('Allow', allowed.join(', '));
-    sendError(res, 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here; use ${allowed.join(', ')}` });
+    sendError(res, 405, {
+      code: 'METHOD_NOT_ALLOWED',
+      message: `${req.method} is not allowed here; use ${allowed.join(', ')}`,
+    });
   };
 }
 
 /** The legacy REST shim: thin handlers over the same services as GraphQL (rest-contract.md). */
 export function restRouter(): Router {
   const router = Router();
-  router.route('/loans').get(listLoans).post(createLoan).all(methodNotAllowed(['GET', 'HEAD', 'POST']));
-  router.route('/loans/:id').get(getLoan).all(methodNotAllowed(['GET', 'HEAD']));
-  router.route('/stats').get(getLegacyStats).all(methodNotAllowed(['GET', 'HEAD']));
+  router
+    .route('/loans')
+    .get(listLoans)
+    .post(createLoan)
+    .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
+  router
+    .route('/loans/:id')
+    .get(getLoan)
+    .all(methodNotAllowed(['GET', 'HEAD']));
+  router
+    .route('/stats')
+    .get(getLegacyStats)
+    .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }

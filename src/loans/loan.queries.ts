@@ -36,7 +36,10 @@ export interface LoanListArgs {
 export const DEFAULT_LOAN_ORDER: LoanOrderData = { field: LoanOrderField.CREATED_AT, direction: OrderDirection.DESC };
 
 /** Each sort has an index (sort key, id): keyset pagination makes page 1000 cost what page 1 costs. */
-const SORTS: Record<LoanOrderField, { column: string; keyOf: (loan: Loan) => string; isKey: (key: string) => boolean }> = {
+const SORTS: Record<
+  LoanOrderField,
+  { column: string; keyOf: (loan: Loan) => string; isKey: (key: string) => boolean }
+> = {
   [LoanOrderField.CREATED_AT]: {
     column: 'created_at',
     keyOf: (loan) => loan.createdAt.toISOString(),
@@ -51,11 +54,15 @@ const SORTS: Record<LoanOrderField, { column: string; keyOf: (loan: Loan) => str
 
 const sortName = (order: LoanOrderData) => `loans:${order.field}:${order.direction}`;
 
+export const isSet = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
+
 export function applyLoanFilter(qb: QueryBuilder<Loan>, filter: LoanFilterData | null | undefined, alias = 'l'): void {
   if (!filter) return;
-  if (filter.status && filter.status.length > 0) qb.andWhere({ status: { $in: filter.status } });
-  if (filter.currency) qb.andWhere({ currency: filter.currency.trim().toUpperCase() });
-  if (filter.borrowerId) qb.andWhere({ borrower: filter.borrowerId });
+  // A given value always filters (an empty string matches nothing rather than being ignored);
+  // an empty status list, like an omitted one, means "any status".
+  if (isSet(filter.status) && filter.status.length > 0) qb.andWhere({ status: { $in: filter.status } });
+  if (isSet(filter.currency)) qb.andWhere({ currency: filter.currency.trim().toUpperCase() });
+  if (isSet(filter.borrowerId)) qb.andWhere({ borrower: filter.borrowerId });
   if (filter.createdAfter) qb.andWhere(`${alias}.created_at >= ?`, [filter.createdAfter]);
   if (filter.createdBefore) qb.andWhere(`${alias}.created_at < ?`, [filter.createdBefore]);
 }
@@ -112,7 +119,9 @@ export async function findLoanPage(em: EntityManager, args: LoanListArgs): Promi
   const qb = em.createQueryBuilder(Loan, 'l').select('*');
   applyLoanFilter(qb, args.filter);
   applyKeyset(qb, p);
-  qb.orderBy([{ [p.column === 'created_at' ? 'createdAt' : 'amount']: p.direction }, { id: p.direction }]).limit(p.limit + 1);
+  qb.orderBy([{ [p.column === 'created_at' ? 'createdAt' : 'amount']: p.direction }, { id: p.direction }]).limit(
+    p.limit + 1,
+  );
   const rows = await qb.getResultList();
   return toPage(rows, p.limit, p.cursor !== null, cursorOf(p.order), () => countLoans(em, args.filter));
 }
@@ -167,7 +176,7 @@ export async function countLoansByBorrower(
     .where({ borrower: { $in: [...borrowerIds] } })
     .groupBy('l.borrower_id');
   applyLoanFilter(qb, filter);
-  const rows = (await qb.execute('all', false)) as { borrower_id: string; count: number }[];
+  const rows = await qb.execute<{ borrower_id: string; count: number }[]>('all', false);
   const counts = new Map(rows.map((r) => [r.borrower_id, Number(r.count)]));
   return borrowerIds.map((id) => counts.get(id) ?? 0);
 }

@@ -44,7 +44,8 @@ export async function listLoans(_req: Request, res: Response): Promise<void> {
 
 export async function getLoan(req: Request<{ id: string }>, res: Response): Promise<void> {
   const { id } = req.params;
-  if (!isUuid(id)) throw new InvalidArgumentError('id', 'id must be a UUID such as 00000000-0000-0000-0000-000000000001');
+  if (!isUuid(id))
+    throw new InvalidArgumentError('id', 'id must be a UUID such as 00000000-0000-0000-0000-000000000001');
   const loan = await requestContext(res).services.loans.findById(id);
   if (!loan) throw new NotFoundError('Loan', id);
   res.json(toLegacyLoan(loan));
@@ -54,7 +55,11 @@ export async function createLoan(req: Request, res: Response): Promise<void> {
   const body: unknown = req.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError([
-      { field: null, code: UserErrorCode.INVALID, message: 'the body must be a JSON object (Content-Type: application/json)' },
+      {
+        field: null,
+        code: UserErrorCode.INVALID,
+        message: 'the body must be a JSON object (Content-Type: application/json)',
+      },
     ]);
   }
   const fields = body as Record<string, unknown>;

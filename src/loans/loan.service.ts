@@ -50,7 +50,9 @@ export class LoanService {
           .ignore()
           .execute('run');
       } else if ((await em.count(User, { id: valid.borrowerId })) === 0) {
-        throw new ValidationError([{ field: 'borrowerId', code: UserErrorCode.NOT_FOUND, message: 'no user has this id' }]);
+        throw new ValidationError([
+          { field: 'borrowerId', code: UserErrorCode.NOT_FOUND, message: 'no user has this id' },
+        ]);
       }
       const loan = em.create(Loan, {
         borrower: em.getReference(User, valid.borrowerId),

@@ -19,7 +19,10 @@ export class LoanType extends Node {
   @Field(() => LoanStatus)
   status!: LoanStatus;
 
-  @Field(() => Int, { nullable: true, description: `Term in months, ${LOAN_LIMITS.minTermMonths}..${LOAN_LIMITS.maxTermMonths}.` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Term in months, ${LOAN_LIMITS.minTermMonths}..${LOAN_LIMITS.maxTermMonths}.`,
+  })
   termMonths!: number | null;
 
   @Field(() => DecimalScalar, { nullable: true, description: 'Annual percentage rate, 0..100, e.g. "28.00".' })
@@ -31,7 +34,9 @@ export class LoanType extends Node {
   @Field(() => Date, { description: 'Changes whenever the loan changes.' })
   updatedAt!: Date;
 
-  @Field(() => Int, { description: 'Increases with every change; pass it as `expectedVersion` for optimistic locking.' })
+  @Field(() => Int, {
+    description: 'Increases with every change; pass it as `expectedVersion` for optimistic locking.',
+  })
   version!: number;
 }
 
@@ -40,7 +45,7 @@ export type LoanConnection = InstanceType<typeof LoanConnection>;
 
 @InputType({ description: 'Filters combine with AND.' })
 export class LoanFilter implements LoanFilterData {
-  @Field(() => [LoanStatus], { nullable: true, description: 'Any of these statuses.' })
+  @Field(() => [LoanStatus], { nullable: true, description: 'Any of these statuses (an empty list does not filter).' })
   status?: LoanStatus[] | null;
 
   @Field(() => String, { nullable: true, description: 'ISO 4217 code, case-insensitive.' })
@@ -70,7 +75,9 @@ export class CreateLoanInput {
   @Field(() => ID, { description: 'An existing user.' })
   borrowerId!: string;
 
-  @Field(() => MoneyInput, { description: `Greater than 0 and at most ${LOAN_LIMITS.maxAmount}, two decimal places at most.` })
+  @Field(() => MoneyInput, {
+    description: `Greater than 0 and at most ${LOAN_LIMITS.maxAmount}, two decimal places at most.`,
+  })
   amount!: MoneyInput;
 
   @Field(() => Int, { nullable: true, description: `${LOAN_LIMITS.minTermMonths}..${LOAN_LIMITS.maxTermMonths}.` })
@@ -89,11 +96,16 @@ export class LoanTransitionInput {
   expectedVersion?: number | null;
 }
 
-@InputType() export class ApproveLoanInput extends LoanTransitionInput {}
-@InputType() export class RejectLoanInput extends LoanTransitionInput {}
-@InputType() export class DisburseLoanInput extends LoanTransitionInput {}
-@InputType() export class MarkLoanRepaidInput extends LoanTransitionInput {}
-@InputType() export class MarkLoanDefaultedInput extends LoanTransitionInput {}
+@InputType()
+export class ApproveLoanInput extends LoanTransitionInput {}
+@InputType()
+export class RejectLoanInput extends LoanTransitionInput {}
+@InputType()
+export class DisburseLoanInput extends LoanTransitionInput {}
+@InputType()
+export class MarkLoanRepaidInput extends LoanTransitionInput {}
+@InputType()
+export class MarkLoanDefaultedInput extends LoanTransitionInput {}
 
 /** `<Name>Payload { loan, userErrors }`: the changed loan, or why not. */
 export function loanPayload(name: string) {

@@ -39,7 +39,12 @@ export function validateCreateLoan(command: CreateLoanCommand): ValidCreateLoan 
     }
   }
 
-  const amount = readMoney(command.amount, 'amount', { required: true, min: 0, minInclusive: false, max: LOAN_LIMITS.maxAmount }, fail);
+  const amount = readMoney(
+    command.amount,
+    'amount',
+    { required: true, min: 0, minInclusive: false, max: LOAN_LIMITS.maxAmount },
+    fail,
+  );
 
   let currency = '';
   if (isMissing(command.currency)) fail('currency', UserErrorCode.REQUIRED, 'is required');
@@ -47,19 +52,30 @@ export function validateCreateLoan(command: CreateLoanCommand): ValidCreateLoan 
     fail('currency', UserErrorCode.INVALID, 'must be a 3-letter ISO 4217 currency code');
   } else {
     currency = command.currency.toUpperCase();
-    if (!isCurrencyCode(currency)) fail('currency', UserErrorCode.INVALID, `${currency} is not an ISO 4217 currency code`);
+    if (!isCurrencyCode(currency))
+      fail('currency', UserErrorCode.INVALID, `${currency} is not an ISO 4217 currency code`);
   }
 
   let termMonths: number | null = null;
   if (!isMissing(command.termMonths)) {
     const term = command.termMonths;
-    if (typeof term !== 'number' || !Number.isInteger(term)) fail('termMonths', UserErrorCode.INVALID, 'must be a whole number of months');
+    if (typeof term !== 'number' || !Number.isInteger(term))
+      fail('termMonths', UserErrorCode.INVALID, 'must be a whole number of months');
     else if (term < LOAN_LIMITS.minTermMonths || term > LOAN_LIMITS.maxTermMonths) {
-      fail('termMonths', UserErrorCode.OUT_OF_RANGE, `must be between ${LOAN_LIMITS.minTermMonths} and ${LOAN_LIMITS.maxTermMonths}`);
+      fail(
+        'termMonths',
+        UserErrorCode.OUT_OF_RANGE,
+        `must be between ${LOAN_LIMITS.minTermMonths} and ${LOAN_LIMITS.maxTermMonths}`,
+      );
     } else termMonths = term;
   }
 
-  const apr = readMoney(command.interestRateApr, 'interestRateApr', { required: false, min: 0, minInclusive: true, max: LOAN_LIMITS.maxAprPercent }, fail);
+  const apr = readMoney(
+    command.interestRateApr,
+    'interestRateApr',
+    { required: false, min: 0, minInclusive: true, max: LOAN_LIMITS.maxAprPercent },
+    fail,
+  );
 
   if (problems.length > 0) throw new ValidationError(problems);
   return {
@@ -94,7 +110,11 @@ function readMoney(
     return null;
   }
   if (decimal.decimalPlaces() > LOAN_LIMITS.scale) {
-    fail(field, UserErrorCode.TOO_PRECISE, `must have at most ${LOAN_LIMITS.scale} decimal places (values are never rounded)`);
+    fail(
+      field,
+      UserErrorCode.TOO_PRECISE,
+      `must have at most ${LOAN_LIMITS.scale} decimal places (values are never rounded)`,
+    );
     return null;
   }
   return decimal;

@@ -18,7 +18,10 @@ export function createLogger(config: Pick<AppConfig, 'appEnv' | 'logLevel'>): Lo
     // A synchronous stream, not a worker-thread transport: the last lines before exit are not lost.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as typeof import('pino-pretty');
-    return pino(base, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env', singleLine: true }));
+    return pino(
+      base,
+      pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env', singleLine: true }),
+    );
   }
   return pino(base);
 }

@@ -68,7 +68,7 @@ export class StatsService {
     const knexQuery = qb.getKnexQuery();
     // knex has no GROUPING SETS builder; the groups are fixed text, never input.
     knexQuery.groupByRaw('grouping sets ((), (l.status), (l.currency))');
-    const rows = (await this.em.getConnection().execute(knexQuery)) as GroupRow[];
+    const rows = await this.em.getConnection().execute<GroupRow[]>(knexQuery);
 
     const overall = rows.find((r) => r.status_grouped === 1 && r.currency_grouped === 1);
     return {
@@ -81,7 +81,12 @@ export class StatsService {
         .sort((a, b) => a.status.localeCompare(b.status)),
       byCurrency: rows
         .filter((r) => r.currency_grouped === 0)
-        .map((r) => ({ currency: (r.currency as string).trim(), count: Number(r.count), total: r.total, average: r.average }))
+        .map((r) => ({
+          currency: (r.currency as string).trim(),
+          count: Number(r.count),
+          total: r.total,
+          average: r.average,
+        }))
         .sort((a, b) => a.currency.localeCompare(b.currency)),
     };
   }
@@ -110,7 +115,7 @@ export class StatsService {
       ])
       .groupBy([raw('1'), 'l.currency']);
     applyLoanFilter(qb, filter);
-    const rows = (await qb.execute('all', false)) as { day: string; currency: string; count: number; total: string }[];
+    const rows = await qb.execute<{ day: string; currency: string; count: number; total: string }[]>('all', false);
 
     const byDay = new Map<string, DailyFigures>();
     for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
@@ -140,7 +145,7 @@ export class StatsService {
           raw(`to_char(max(l.created_at at time zone 'UTC'), 'YYYY-MM-DD') as last_day`),
         ]);
       applyLoanFilter(qb, filter);
-      const [row] = (await qb.execute('all', false)) as { first_day: string | null; last_day: string | null }[];
+      const [row] = await qb.execute<{ first_day: string | null; last_day: string | null }[]>('all', false);
       from ??= row?.first_day ?? null;
       to ??= row?.last_day ?? null;
     }

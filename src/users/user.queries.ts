@@ -1,6 +1,7 @@
 import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
 import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
+import { isSet } from '../loans/loan.queries';
 import { User } from './user.entity';
 import type { Role } from './role';
 
@@ -20,8 +21,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function applyUserFilter(qb: QueryBuilder<User>, filter: UserFilterData | null | undefined): void {
   if (!filter) return;
-  if (filter.role && filter.role.length > 0) qb.andWhere({ role: { $in: filter.role } });
-  if (filter.email) qb.andWhere({ email: filter.email.trim().toLowerCase() });
+  if (isSet(filter.role) && filter.role.length > 0) qb.andWhere({ role: { $in: filter.role } });
+  if (isSet(filter.email)) qb.andWhere({ email: filter.email.trim().toLowerCase() });
 }
 
 /** Newest users first, keyset-paginated on the (created_at, id) index. */

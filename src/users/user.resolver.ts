@@ -5,7 +5,15 @@ import { mutationPayload } from '../graphql/mutation';
 import { LoansArgs } from '../loans/loan.resolver';
 import { LoanConnection } from '../loans/loan.types';
 import { User } from './user.entity';
-import { CreateUserInput, CreateUserPayload, UpdateUserInput, UpdateUserPayload, UserConnection, UserFilter, UserType } from './user.types';
+import {
+  CreateUserInput,
+  CreateUserPayload,
+  UpdateUserInput,
+  UpdateUserPayload,
+  UserConnection,
+  UserFilter,
+  UserType,
+} from './user.types';
 
 @ArgsType()
 class UsersArgs {
@@ -32,7 +40,11 @@ export class UserResolver {
   }
 
   @FieldResolver(() => LoanConnection, { description: "The user's loans; batched across users (one query per level)." })
-  async loans(@Root() user: User, @Args(() => LoansArgs) args: LoansArgs, @Ctx() ctx: RequestContext): Promise<LoanConnection> {
+  async loans(
+    @Root() user: User,
+    @Args(() => LoansArgs) args: LoansArgs,
+    @Ctx() ctx: RequestContext,
+  ): Promise<LoanConnection> {
     const { first, after, filter, orderBy } = args;
     const page = await ctx.loaders.loanPageByBorrower({ first, after, filter, orderBy }).load(user.id);
     return LoanConnection.from(page);

@@ -44,7 +44,9 @@ export class UserService {
       return await this.em.transactional(work);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
-        throw new ValidationError([{ field: 'email', code: UserErrorCode.TAKEN, message: 'is already used by another user' }]);
+        throw new ValidationError([
+          { field: 'email', code: UserErrorCode.TAKEN, message: 'is already used by another user' },
+        ]);
       }
       throw error;
     }

@@ -33,7 +33,7 @@ export type UserConnection = InstanceType<typeof UserConnection>;
 
 @InputType({ description: 'Filters combine with AND.' })
 export class UserFilter implements UserFilterData {
-  @Field(() => [Role], { nullable: true, description: 'Any of these roles.' })
+  @Field(() => [Role], { nullable: true, description: 'Any of these roles (an empty list does not filter).' })
   role?: Role[] | null;
 
   @Field(() => String, { nullable: true, description: 'Exact email, case-insensitive.' })

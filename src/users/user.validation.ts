@@ -28,26 +28,39 @@ export function validateUserFields(command: UserFieldsCommand): ValidUserFields 
     const value = command[field];
     if (value === undefined) continue;
     if (value === null) out[field] = null;
-    else if (typeof value !== 'string') problems.push({ field, code: UserErrorCode.INVALID, message: 'must be a string' });
-    else if (value.trim() === '') problems.push({ field, code: UserErrorCode.BLANK, message: 'must not be blank (send null to clear it)' });
+    else if (typeof value !== 'string')
+      problems.push({ field, code: UserErrorCode.INVALID, message: 'must be a string' });
+    else if (value.trim() === '')
+      problems.push({ field, code: UserErrorCode.BLANK, message: 'must not be blank (send null to clear it)' });
     else if (value.trim().length > USER_LIMITS.maxNameLength) {
-      problems.push({ field, code: UserErrorCode.TOO_LONG, message: `must be at most ${USER_LIMITS.maxNameLength} characters` });
+      problems.push({
+        field,
+        code: UserErrorCode.TOO_LONG,
+        message: `must be at most ${USER_LIMITS.maxNameLength} characters`,
+      });
     } else out[field] = value.trim();
   }
   if (command.email !== undefined) {
     const value = command.email;
     if (value === null) out.email = null;
-    else if (typeof value !== 'string') problems.push({ field: 'email', code: UserErrorCode.INVALID, message: 'must be a string' });
+    else if (typeof value !== 'string')
+      problems.push({ field: 'email', code: UserErrorCode.INVALID, message: 'must be a string' });
     else {
       const email = value.trim().toLowerCase();
       if (email.length > USER_LIMITS.maxEmailLength) {
-        problems.push({ field: 'email', code: UserErrorCode.TOO_LONG, message: `must be at most ${USER_LIMITS.maxEmailLength} characters` });
-      } else if (!EMAIL.test(email)) problems.push({ field: 'email', code: UserErrorCode.INVALID, message: 'is not an email address' });
+        problems.push({
+          field: 'email',
+          code: UserErrorCode.TOO_LONG,
+          message: `must be at most ${USER_LIMITS.maxEmailLength} characters`,
+        });
+      } else if (!EMAIL.test(email))
+        problems.push({ field: 'email', code: UserErrorCode.INVALID, message: 'is not an email address' });
       else out.email = email;
     }
   }
   if (command.role !== undefined && command.role !== null) {
-    if (!Object.values(Role).includes(command.role)) problems.push({ field: 'role', code: UserErrorCode.INVALID, message: 'is not a role' });
+    if (!Object.values(Role).includes(command.role))
+      problems.push({ field: 'role', code: UserErrorCode.INVALID, message: 'is not a role' });
     else out.role = command.role;
   }
   if (problems.length > 0) throw new ValidationError(problems);
