@@ -28,7 +28,14 @@ export interface GraphQLBody<TData> {
 /** The real application (real HTTP stack, real PostgreSQL) on a fresh database. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const config = loadConfig({ APP_ENV: 'development', LOG_LEVEL: 'silent', SEED: 'false', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...env });
+  const config = loadConfig({
+    APP_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    SEED: 'false',
+    DATABASE_URL: db.url,
+    DB_POOL_SIZE: '5',
+    ...env,
+  });
   let app: App;
   try {
     app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
@@ -43,7 +50,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     http,
     graphql: async (query, variables, headers = {}) => {
       const text = typeof query === 'string' ? query : print(query);
-      const res = await http.post('/graphql').set({ 'Content-Type': 'application/json', ...headers }).send({ query: text, variables });
+      const res = await http
+        .post('/graphql')
+        .set({ 'Content-Type': 'application/json', ...headers })
+        .send({ query: text, variables });
       return { status: res.status, body: res.body };
     },
     close: async () => {

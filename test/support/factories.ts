@@ -6,7 +6,10 @@ import { User } from '../../src/users/user.entity';
 import { Role } from '../../src/users/role';
 
 /** Small factories: each test states what matters and leaves the rest to defaults. */
-export async function createBorrower(em: EntityManager, overrides: Partial<Pick<User, 'id' | 'firstName' | 'lastName' | 'email' | 'role' | 'createdAt'>> = {}): Promise<User> {
+export async function createBorrower(
+  em: EntityManager,
+  overrides: Partial<Pick<User, 'id' | 'firstName' | 'lastName' | 'email' | 'role' | 'createdAt'>> = {},
+): Promise<User> {
   const fork = em.fork();
   const user = fork.create(User, {
     id: `usr_test_${randomBytes(5).toString('hex')}`,
@@ -21,7 +24,15 @@ export async function createBorrower(em: EntityManager, overrides: Partial<Pick<
 
 export async function createLoan(
   em: EntityManager,
-  overrides: Partial<{ borrower: User; amount: string; currency: string; status: LoanStatus; termMonths: number | null; interestRateApr: string | null; createdAt: Date }> = {},
+  overrides: Partial<{
+    borrower: User;
+    amount: string;
+    currency: string;
+    status: LoanStatus;
+    termMonths: number | null;
+    interestRateApr: string | null;
+    createdAt: Date;
+  }> = {},
 ): Promise<Loan> {
   const fork = em.fork();
   const borrower = overrides.borrower ?? (await createBorrower(fork));
@@ -40,7 +51,10 @@ export async function createLoan(
 }
 
 /** Counts the SQL statements the app sends while `work` runs. */
-export async function countQueries<T>(em: EntityManager, work: () => Promise<T>): Promise<{ result: T; queries: string[] }> {
+export async function countQueries<T>(
+  em: EntityManager,
+  work: () => Promise<T>,
+): Promise<{ result: T; queries: string[] }> {
   const knex = em.getKnex();
   const queries: string[] = [];
   const listener = (data: { sql: string }) => queries.push(data.sql);

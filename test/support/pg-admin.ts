@@ -11,7 +11,7 @@ export async function adminQuery(url: string, sql: string, params: unknown[] = [
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(sql, params)).rows;
+    return (await client.query(sql, params)).rows as unknown[];
   } finally {
     await client.end();
   }

@@ -1,0 +1,119 @@
+import {
+  LoanBorrowersDocument,
+  UsersLoanBreakdownDocument,
+  UsersWithLoansDocument,
+} from '../../client/generated/graphql';
+import type { Loan } from '../../src/loans/loan.entity';
+import { LoanStatus } from '../../src/loans/loan-status';
+import type { User } from '../../src/users/user.entity';
+import { startTestApp, type TestApp } from '../support/app';
+import { countQueries } from '../support/factories';
+import { at, insertBorrowers, insertLoans, newestFirst } from './helpers';
+
+let t: TestApp;
+let loanBorrowers: User[];
+/** 50 users (the newest of the table), user i owning i % 6 loans. */
+let owners: User[];
+const loansByOwner = new Map<string, Loan[]>();
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const em = t.app.orm.em;
+  // 100 loans, each of a different borrower.
+  loanBorrowers = await insertBorrowers(em, 100, (i) => ({ createdAt: at('2020-01-01T00:00:00Z', i) }));
+  await insertLoans(
+    em,
+    loanBorrowers.map((borrower, i) => ({ borrower, createdAt: at('2025-01-01T00:00:00Z', i) })),
+  );
+
+  owners = await insertBorrowers(em, 50, (i) => ({ createdAt: at('2030-01-01T00:00:00Z', i) }));
+  const specs = owners.flatMap((owner, i) =>
+    Array.from({ length: i % 6 }, (_, k) => ({
+      borrower: owner,
+      status: k % 2 === 0 ? LoanStatus.PENDING : LoanStatus.APPROVED,
+      createdAt: at('2021-01-01T00:00:00Z', i * 10 + k),
+    })),
+  );
+  const created = await insertLoans(em, specs);
+  for (const loan of created) {
+    const list = loansByOwner.get(loan.borrower.id) ?? [];
+    list.push(loan);
+    loansByOwner.set(loan.borrower.id, list);
+  }
+});
+afterAll(() => t.close());
+
+const statements = <T>(work: () => Promise<T>) => countQueries(t.app.orm.em, work);
+
+describe('Loan.borrower is batched', () => {
+  test('loans(first: 100) { borrower } over 100 borrowers makes at most 3 statements, as many as first: 5', async () => {
+    const big = await statements(() => t.graphql(LoanBorrowersDocument, { first: 100 }));
+    const small = await statements(() => t.graphql(LoanBorrowersDocument, { first: 5 }));
+
+    expect(big.result.body.errors).toBeUndefined();
+    const borrowerIds = big.result.body.data!.loans.edges.map((e) => e.node.borrower.id);
+    // The newest 100 loans are the 2025 ones: one per borrower, newest (last created) first.
+    expect(borrowerIds).toEqual([...loanBorrowers].reverse().map((u) => u.id));
+    expect(new Set(borrowerIds).size).toBe(100);
+    expect(small.result.body.data!.loans.edges.map((e) => e.node.borrower.id)).toEqual(borrowerIds.slice(0, 5));
+
+    expect(big.queries.length).toBeLessThanOrEqual(3);
+    expect(big.queries).toHaveLength(small.queries.length);
+  });
+});
+
+describe('User.loans is batched', () => {
+  test('users(first: 50) { loans(first: 3) { totalCount edges } } costs what users(first: 5) costs', async () => {
+    const five = await statements(() => t.graphql(UsersWithLoansDocument, { first: 5, loansFirst: 3 }));
+    const fifty = await statements(() => t.graphql(UsersWithLoansDocument, { first: 50, loansFirst: 3 }));
+
+    expect(five.result.body.errors).toBeUndefined();
+    expect(fifty.result.body.errors).toBeUndefined();
+    expect(five.result.body.data!.users.edges).toHaveLength(5);
+    expect(fifty.result.body.data!.users.edges).toHaveLength(50);
+    // users, one page query for every user's loans, one grouped count.
+    expect(fifty.queries).toHaveLength(3);
+    expect(fifty.queries).toHaveLength(five.queries.length);
+  });
+
+  test('the batched pages and counts are each user’s own', async () => {
+    const res = await t.graphql(UsersWithLoansDocument, { first: 50, loansFirst: 3 });
+    const edges = res.body.data!.users.edges;
+    expect(edges.map((e) => e.node.id)).toEqual([...owners].reverse().map((u) => u.id));
+    for (const { node } of edges) {
+      const own = [...(loansByOwner.get(node.id) ?? [])].sort(newestFirst);
+      expect(node.loans.totalCount).toBe(own.length);
+      expect(node.loans.edges.map((e) => e.node.id)).toEqual(own.slice(0, 3).map((l) => l.id));
+    }
+  });
+
+  test('a filter on User.loans applies to each user’s page and count, still in 3 statements', async () => {
+    const { result, queries } = await statements(() =>
+      t.graphql(UsersWithLoansDocument, { first: 50, loansFirst: 2, loansFilter: { status: ['APPROVED'] } }),
+    );
+    expect(queries).toHaveLength(3);
+    for (const { node } of result.body.data!.users.edges) {
+      const approved = (loansByOwner.get(node.id) ?? [])
+        .filter((l) => l.status === LoanStatus.APPROVED)
+        .sort(newestFirst);
+      expect(node.loans.totalCount).toBe(approved.length);
+      expect(node.loans.edges.map((e) => e.node.id)).toEqual(approved.slice(0, 2).map((l) => l.id));
+    }
+  });
+
+  test('aliases of User.loans with different filters are batched separately and stay correct', async () => {
+    const { result, queries } = await statements(() => t.graphql(UsersLoanBreakdownDocument, { first: 50 }));
+    expect(result.body.errors).toBeUndefined();
+    // users, then a page query and a grouped count per alias.
+    expect(queries).toHaveLength(5);
+    for (const { node } of result.body.data!.users.edges) {
+      const own = [...(loansByOwner.get(node.id) ?? [])].sort(newestFirst);
+      const pending = own.filter((l) => l.status === LoanStatus.PENDING);
+      const approved = own.filter((l) => l.status === LoanStatus.APPROVED);
+      expect(node.pending.totalCount).toBe(pending.length);
+      expect(node.pending.edges.map((e) => e.node.id)).toEqual(pending.slice(0, 1).map((l) => l.id));
+      expect(node.approved.totalCount).toBe(approved.length);
+      expect(node.approved.edges.map((e) => e.node.id)).toEqual(approved.slice(0, 1).map((l) => l.id));
+    }
+  });
+});

@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/**
+ * The real start sequence, as `npm start` runs it: the compiled entry point (built by `pretest`)
+ * in its own process, with signals. This is what the Docker image runs too.
+ */
+const root = path.resolve(__dirname, '../..');
+const entry = path.join(root, 'dist/src/main.js');
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(env: Record<string, string>, port: number): Omit<Running, 'url'> {
+  let output = '';
+  const child = spawn(process.execPath, [entry], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function start(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const running = { ...launch(env, port), url: `http://127.0.0.1:${port}` };
+  const deadline = Date.now() + 60_000;
+  let exitCode: number | null | undefined;
+  void running.exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline && exitCode === undefined) {
+    try {
+      const res = await fetch(`${running.url}/health`);
+      if (res.status === 200) return running;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  running.child.kill('SIGKILL');
+  throw new Error(`the app did not become healthy (exit ${String(exitCode)}):\n${running.output()}`);
+}
+
+async function stop(running: Running): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  return running.exited;
+}
+
+async function graphql(url: string, query: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function snapshot(url: string): Promise<unknown[][]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = ['users', 'loans', 'mikro_orm_migrations'];
+    const order: Record<string, string> = { users: 'id', loans: 'id', mikro_orm_migrations: 'name' };
+    const out: unknown[][] = [];
+    for (const table of tables) {
+      const columns = table === 'mikro_orm_migrations' ? 'name' : '*';
+      out.push((await client.query(`select ${columns} from ${table} order by ${order[table]}`)).rows);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the process (npm start)', () => {
+  beforeAll(() => {
+    if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: \`npm test\` builds it first (pretest)`);
+  });
+
+  describe('with DATABASE_URL', () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase({ empty: true });
+    });
+    afterAll(() => db.drop());
+
+    test('an empty database is migrated and seeded at start; a second start changes nothing', async () => {
+      const first = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+      const loans = await graphql(first.url, '{ loans(first: 10) { totalCount } }');
+      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
+      const before = await snapshot(db.url);
+      expect(await stop(first)).toBe(0);
+
+      const second = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+      expect(await snapshot(db.url)).toEqual(before);
+      expect(await stop(second)).toBe(0);
+    });
+
+    test('SIGTERM lets an in-flight request finish, then the process exits 0', async () => {
+      const running = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+      // Hold the seed loan's row lock so that a mutation is provably in flight when the signal arrives.
+      const locker = new Client({ connectionString: db.url });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query(`select 1 from loans where id = '00000000-0000-0000-0000-000000000001' for update`);
+        const inFlight = graphql(
+          running.url,
+          `
+            mutation {
+              approveLoan(input: { loanId: "00000000-0000-0000-0000-000000000001" }) {
+                loan {
+                  status
+                }
+                userErrors {
+                  code
+                }
+              }
+            }
+          `,
+        );
+        await waitFor(async () => {
+          const waiting = await locker.query(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          return waiting.rows[0].n > 0;
+        });
+        running.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 300));
+        // Still draining: the process waits for the request instead of dropping it.
+        expect(running.child.exitCode).toBeNull();
+        await locker.query('commit');
+        const response = await inFlight;
+        expect(response.status).toBe(200);
+        expect(response.body.data.approveLoan).toEqual({ loan: { status: 'APPROVED' }, userErrors: [] });
+        expect(await running.exited).toBe(0);
+      } finally {
+        await locker.end();
+      }
+    });
+  });
+
+  test('without DATABASE_URL it starts an embedded PostgreSQL, migrated and seeded, and stops it on SIGTERM', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchloans-embedded-'));
+    fs.chmodSync(dataDir, 0o755);
+    const pgPort = 20000 + Math.floor(Math.random() * 10000);
+    try {
+      const running = await start({
+        EMBEDDED_PG_PORT: String(pgPort),
+        EMBEDDED_PG_DIR: path.join(dataDir, 'pg'),
+        LOG_LEVEL: 'info',
+      });
+      const loans = await graphql(running.url, '{ loans(first: 10) { totalCount } }');
+      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
+      const rest = await fetch(`${running.url}/api/loans/00000000-0000-0000-0000-000000000001`);
+      expect(rest.status).toBe(200);
+      expect(await stop(running)).toBe(0);
+      expect(running.output()).toMatch(/embedded PostgreSQL stopped/);
+      await expect(canConnect(pgPort)).resolves.toBe(false);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, /PORT: /],
+    [{ APP_ENV: 'production' }, /DATABASE_URL: is required when APP_ENV=production/],
+    [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE: /],
+  ])('a bad configuration %j stops the start (exit 78) naming the variable', async (env, message) => {
+    const running = launch(env, await freePort());
+    expect(await running.exited).toBe(78);
+    expect(running.output()).toMatch(message);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
