@@ -19,8 +19,11 @@ export interface RequestContext {
   em: EntityManager;
   loaders: Loaders;
   services: { loans: LoanService; users: UserService; stats: StatsService };
-  /** Set by the GraphQL server once the operation is known, for the request log line. */
-  graphqlOperation?: string | null;
+  /**
+   * Fields added to the request's log line (the GraphQL operation name). A shared object on purpose:
+   * Apollo shallow-copies the context per operation, so only a reference survives back to express.
+   */
+  logFields: { graphqlOperation?: string };
 }
 
 /** The one context factory, used by both the GraphQL server and the REST shim. */
@@ -35,6 +38,7 @@ export function createRequestContext(
     logger: request.logger,
     em,
     loaders: createLoaders(em),
+    logFields: {},
     services: { loans: new LoanService(em), users: new UserService(em), stats: new StatsService(em) },
   };
 }

@@ -49,7 +49,8 @@ const loggingPlugin: ApolloServerPlugin<RequestContext> = {
   async requestDidStart() {
     return {
       async didResolveOperation({ request, operation, contextValue }) {
-        contextValue.graphqlOperation = request.operationName ?? operation?.name?.value ?? null;
+        const name = request.operationName ?? operation?.name?.value;
+        if (name) contextValue.logFields.graphqlOperation = name;
       },
       async didEncounterErrors({ errors, contextValue }) {
         for (const error of errors) {

@@ -27,7 +27,7 @@ export function requestLogging(logger: Logger) {
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
     customProps: (_req, res) => {
       const context = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context;
-      return context?.graphqlOperation ? { graphqlOperation: context.graphqlOperation } : {};
+      return context?.logFields.graphqlOperation ? { graphqlOperation: context.logFields.graphqlOperation } : {};
     },
     serializers: {
       req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
