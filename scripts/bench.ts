@@ -6,22 +6,30 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import pino from 'pino';
 import { createApp } from '../src/app';
 import { encodeCursor } from '../src/common/cursor';
 import { loadConfig } from '../src/config/config';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import {
+  abort,
+  aborted,
+  adminQuery,
+  checkpoint,
+  cleanup,
+  describe,
+  log,
+  onCleanup,
+  openServer,
+  withDatabase,
+} from './bench-support';
 
 const USERS = 2_000;
 const LOANS = 100_000;
 const DEEP = 90_000;
 const WARMUP = 5;
-const ROUNDS = 30;
+const ROUNDS = 50;
 const MIN_ROUNDS = 8;
 const GROUP_BUDGET_MS = 12_000;
 const RUN_BUDGET_MS = 110_000;
@@ -29,89 +37,6 @@ const EMBEDDED_PORT = Number(process.env.BENCH_PG_PORT ?? 54349);
 const SHOW_SQL = process.env.BENCH_SHOW_SQL === '1';
 /** The default order's cursor sort name (`sortName` in src/loans/loan.queries.ts, not exported). */
 const LOAN_SORT = 'loans:CREATED_AT:DESC';
-
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const message = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
-
-// ---- cleanup and stopping: every resource registers its undo; a signal or the watchdog aborts the run.
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-let cleaning: Promise<void> | undefined;
-let abortReason: string | undefined;
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.splice(0).reverse()) {
-      try {
-        await withTimeout(step.run(), 20_000, step.name);
-      } catch (error) {
-        log(`cleanup step "${step.name}" failed: ${message(error)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-function abort(reason: string): void {
-  if (abortReason) {
-    log(`${reason} again: cleaning up now`);
-    void cleanup().finally(() => process.exit(130));
-    return;
-  }
-  abortReason = reason;
-  log(`${reason}: stopping at the next step, then cleaning up`);
-  // If the current step hangs, clean up anyway.
-  setTimeout(() => void cleanup().finally(() => process.exit(1)), 30_000).unref();
-}
-
-function checkpoint(): void {
-  if (abortReason) throw new Error(`aborted (${abortReason})`);
-}
-
-// ---- PostgreSQL
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function openServer(): Promise<{ adminUrl: string; where: string }> {
-  const given = process.env.DATABASE_URL;
-  if (given) return { adminUrl: given, where: `DATABASE_URL server ${new URL(given).host}` };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchloans-bench-pg-'));
-  cleanups.push({ name: `remove ${dir}`, run: async () => fs.rmSync(dir, { recursive: true, force: true }) });
-  fs.chmodSync(dir, 0o755); // as root, the server runs as `postgres`, which must reach the data directory
-  const logger = pino({ level: 'silent' });
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'data'),
-    port: EMBEDDED_PORT,
-    logger,
-    ephemeral: true,
-  });
-  cleanups.push({ name: 'stop embedded PostgreSQL', run: () => pg.stop() });
-  return { adminUrl: pg.url, where: `embedded PostgreSQL on 127.0.0.1:${EMBEDDED_PORT}` };
-}
 
 const USERS_SQL = `insert into users (id, first_name, last_name, role, created_at, updated_at)
   select 'usr_bench_' || n, 'Bench', 'User ' || n, 'borrower', t, t
@@ -127,21 +52,11 @@ const LOANS_SQL = `insert into loans (id, borrower_id, amount, currency, status,
     lateral (select timestamptz '2022-01-01Z' + (n - (n % 10 = 0)::int) * interval '5 minutes' as t) s`;
 
 // ---- measuring
-interface Case {
-  name: string;
-  key: string;
-  run: () => Promise<unknown>;
-  /** Count the app's SQL statements (false for raw SQL cases, which do not go through the app). */
-  viaApp: boolean;
-}
-interface Sample {
-  name: string;
-  key: string;
-  median: number;
-  n: number;
-  ratio: number;
-  statements: number | null;
-}
+type Run = () => Promise<unknown>;
+/** `viaApp: false` for raw SQL cases, whose statements do not go through the app. */
+type Case = { key: string; name: string; run: Run; viaApp: boolean };
+type Sample = Case & { median: number; n: number; ratio: number; statements: number | null };
+const at = (key: string, name: string, run: Run, viaApp = true): Case => ({ key, name, run, viaApp });
 
 const median = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
@@ -149,8 +64,8 @@ const median = (values: number[]) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
-/** Warms every case up, then interleaves them (order alternating each round) so drift hits all alike. */
-async function measureGroup(cases: Case[], countStatements: (run: () => Promise<unknown>) => Promise<number>) {
+/** Warms each case up and counts its statements, then interleaves the cases (order alternating) so drift hits all alike. */
+async function measureGroup(cases: Case[], countStatements: (run: Run) => Promise<number>): Promise<Sample[]> {
   const statements: (number | null)[] = [];
   for (const c of cases) {
     for (let i = 0; i < WARMUP; i++) await c.run();
@@ -170,63 +85,74 @@ async function measureGroup(cases: Case[], countStatements: (run: () => Promise<
     }
   }
   const base = median(times[0]);
-  return cases.map((c, i): Sample => {
+  return cases.map((c, i) => {
     const m = median(times[i]);
-    return { name: c.name, key: c.key, median: m, n: times[i].length, ratio: m / base, statements: statements[i] };
+    return { ...c, median: m, n: times[i].length, ratio: m / base, statements: statements[i] };
   });
 }
 
+const LOANS_PAGE =
+  'query($first: Int, $after: String) { loans(first: $first, after: $after) { edges { node { id } } } }';
+const LOANS_BORROWER =
+  'query($first: Int) { loans(first: $first) { edges { node { id borrower { id firstName } } } } }';
+const USERS_LOANS = `query($first: Int) { users(first: $first) { edges { node { id
+  loans(first: 5) { totalCount edges { node { id } } } } } } }`;
+const LOAN_BY_ID = `query($id: ID!) { loan(id: $id) {
+  id status amount { amount currencyCode } termMonths interestRateApr createdAt updatedAt version } }`;
+const SQL_OFFSET = 'select * from loans order by created_at desc, id desc limit 51 offset $1';
+const SQL_KEYSET = 'select * from loans where (created_at, id) < ($1, $2) order by created_at desc, id desc limit 51';
+
+type Edges<T> = { edges: { node: T }[]; totalCount?: number };
+
 async function main(): Promise<void> {
-  const server = await openServer();
+  const server = await openServer(EMBEDDED_PORT);
   checkpoint();
   const dbName = `branchloans_bench_${randomBytes(5).toString('hex')}`;
   await adminQuery(server.adminUrl, `create database ${dbName}`);
-  cleanups.push({
-    name: `drop database ${dbName}`,
-    run: () => adminQuery(server.adminUrl, `drop database if exists ${dbName} with (force)`),
-  });
+  // An embedded server goes away with all its databases.
+  const drop = () => adminQuery(server.adminUrl, `drop database if exists ${dbName} with (force)`);
+  if (!server.embedded) onCleanup(`drop database ${dbName}`, drop);
   const url = withDatabase(server.adminUrl, dbName);
   checkpoint();
   const env = { APP_ENV: 'staging', LOG_LEVEL: 'silent', DATABASE_URL: url, SEED: 'false', HOST: '127.0.0.1' };
   const app = await createApp(loadConfig({ ...env, SHUTDOWN_TIMEOUT_MS: '2000' }));
-  cleanups.push({ name: 'close the app', run: () => app.close() });
+  onCleanup('close the app', () => app.close());
   const base = `http://127.0.0.1:${(await app.listen(0)).port}`;
-
   const sql = new Client({ connectionString: url });
+  sql.on('error', (error) => log(`SQL client: ${error.message}`)); // e.g. the server shutting down
   await sql.connect();
-  cleanups.push({ name: 'close the SQL client', run: () => sql.end() });
+  onCleanup('close the SQL client', () => sql.end());
   checkpoint();
+
   log(`inserting ${USERS} users and ${LOANS} loans into ${dbName}`);
   await sql.query(USERS_SQL, [USERS]);
   await sql.query(LOANS_SQL, [LOANS, USERS]);
   await sql.query('analyze users, loans');
   checkpoint();
-  const facts = (
+  const [facts] = (
     await sql.query<{ users: number; loans: number; created: number; version: string }>(
       `select (select count(*) from users)::int as users, (select count(*) from loans)::int as loans,
         (select count(distinct created_at) from loans)::int as created, current_setting('server_version') as version`,
     )
-  ).rows[0];
+  ).rows;
   if (facts.users !== USERS || facts.loans !== LOANS) throw new Error(`unexpected row counts ${JSON.stringify(facts)}`);
-
-  // The cursor of the row DEEP-1 rows down, as the API encodes it: the next page starts at row DEEP.
-  const around = (
+  // The API's cursor for row DEEP-1 (0-based, default order): the page after it starts at row DEEP.
+  const [cut, next] = (
     await sql.query<{ created_at: Date; id: string }>(
       'select created_at, id from loans order by created_at desc, id desc offset $1 limit 2',
       [DEEP - 1],
     )
   ).rows;
-  const deepCursor = encodeCursor({ sort: LOAN_SORT, key: around[0].created_at.toISOString(), id: around[0].id });
+  const deepCursor = encodeCursor({ sort: LOAN_SORT, key: cut.created_at.toISOString(), id: cut.id });
 
-  const graphql =
-    (query: string, variables: Record<string, unknown> = {}) =>
-    async (): Promise<unknown> => {
+  const graphql = (query: string, variables: Record<string, unknown> = {}) =>
+    async function request<T = unknown>(): Promise<T> {
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
       });
-      const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+      const body = (await res.json()) as { data: T; errors?: unknown[] };
       if (res.status !== 200 || body.errors)
         throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
       return body.data;
@@ -238,7 +164,7 @@ async function main(): Promise<void> {
     return body;
   };
   const rawSql = (text: string, params: unknown[]) => () => sql.query(text, params);
-  const countStatements = async (run: () => Promise<unknown>): Promise<number> => {
+  const countStatements = async (run: Run): Promise<number> => {
     const knex = app.orm.em.getKnex();
     const seen: string[] = [];
     const listener = (data: { sql: string }) => seen.push(data.sql);
@@ -252,121 +178,90 @@ async function main(): Promise<void> {
     return seen.length;
   };
 
-  // Sanity: the hand-built cursor is the API's, and the pages have the expected shapes.
-  type LoanPage = { loans: { totalCount?: number; edges: { node: { id: string } }[] } };
-  const page = (first: number, after: string | null) =>
-    graphql('query($first: Int, $after: String) { loans(first: $first, after: $after) { edges { node { id } } } }', {
-      first,
-      after,
-    });
-  const deepPage = (await page(50, deepCursor)()) as LoanPage;
-  if (deepPage.loans.edges[0]?.node.id !== around[1].id) throw new Error('the deep cursor is not the API’s cursor');
-  const counted = (await graphql('{ loans(first: 1) { totalCount edges { node { id } } } }')()) as LoanPage;
-  if (counted.loans.totalCount !== LOANS) throw new Error(`totalCount ${counted.loans.totalCount} != ${LOANS}`);
-  const anyLoanId = counted.loans.edges[0].node.id;
+  // Sanity: the hand-built cursor is the API's, and the measured queries answer what they should.
+  const deep = await graphql(LOANS_PAGE, { first: 50, after: deepCursor })<{ loans: Edges<{ id: string }> }>();
+  if (deep.loans.edges[0]?.node.id !== next.id) throw new Error('the hand-built deep cursor is not the API’s cursor');
+  const total = await graphql('{ loans(first: 1) { totalCount edges { node { id } } } }')<{
+    loans: Edges<{ id: string }>;
+  }>();
+  if (total.loans.totalCount !== LOANS) throw new Error(`totalCount is ${total.loans.totalCount}, not ${LOANS}`);
+  const borrowers = await graphql(LOANS_BORROWER, { first: 100 })<{
+    loans: Edges<{ borrower: { firstName: string } }>;
+  }>();
+  if (borrowers.loans.edges.filter((e) => e.node.borrower.firstName === 'Bench').length !== 100) {
+    throw new Error('loans(first: 100) did not return 100 loans with their borrower');
+  }
+  const perUser = LOANS / USERS;
+  const users = await graphql(USERS_LOANS, { first: 50 })<{ users: Edges<{ loans: Edges<unknown> }> }>();
+  if (
+    users.users.edges.filter((e) => e.node.loans.totalCount === perUser && e.node.loans.edges.length === 5).length !==
+    50
+  ) {
+    throw new Error(`users(first: 50) did not return 50 users with 5 of their ${perUser} loans`);
+  }
+  const loanId = total.loans.edges[0].node.id;
 
-  const withBorrower =
-    'query($first: Int) { loans(first: $first) { edges { node { id borrower { id firstName } } } } }';
-  const usersLoans =
-    'query($first: Int) { users(first: $first) { edges { node { id loans(first: 5) { totalCount edges { node { id } } } } } } }';
-  const loanFields = 'id status amount { amount currencyCode } termMonths interestRateApr createdAt updatedAt version';
-  const offsetSql = 'select * from loans order by created_at desc, id desc limit 51 offset $1';
-  const keysetSql = 'select * from loans where (created_at, id) < ($1, $2) order by created_at desc, id desc limit 51';
   const groups: Case[][] = [
     [
-      { name: 'loans(first:50) page 1', key: 'keyset_page1', run: page(50, null), viaApp: true },
-      { name: `loans(first:50) after ${DEEP} rows`, key: 'keyset_deep', run: page(50, deepCursor), viaApp: true },
+      at('keyset_page1', 'loans(first:50) page 1', graphql(LOANS_PAGE, { first: 50 })),
+      at('keyset_deep', `loans(first:50) after ${DEEP} rows`, graphql(LOANS_PAGE, { first: 50, after: deepCursor })),
     ],
     [
-      { name: 'SQL offset 0 limit 51', key: 'sql_offset_0', run: rawSql(offsetSql, [0]), viaApp: false },
-      { name: `SQL offset ${DEEP} limit 51`, key: 'sql_offset_deep', run: rawSql(offsetSql, [DEEP]), viaApp: false },
-      {
-        name: `SQL keyset ${DEEP} deep limit 51`,
-        key: 'sql_keyset_deep',
-        run: rawSql(keysetSql, [around[0].created_at, around[0].id]),
-        viaApp: false,
-      },
+      at('sql_offset_0', 'SQL offset 0 limit 51', rawSql(SQL_OFFSET, [0]), false),
+      at('sql_offset_deep', `SQL offset ${DEEP} limit 51`, rawSql(SQL_OFFSET, [DEEP]), false),
+      at('sql_keyset_deep', `SQL keyset ${DEEP} deep limit 51`, rawSql(SQL_KEYSET, [cut.created_at, cut.id]), false),
     ],
     [
-      {
-        name: 'loans(first:5){borrower}',
-        key: 'loans5_borrower',
-        run: graphql(withBorrower, { first: 5 }),
-        viaApp: true,
-      },
-      {
-        name: 'loans(first:100){borrower}',
-        key: 'loans100_borrower',
-        run: graphql(withBorrower, { first: 100 }),
-        viaApp: true,
-      },
+      at('loans5_borrower', 'loans(first:5){borrower}', graphql(LOANS_BORROWER, { first: 5 })),
+      at('loans100_borrower', 'loans(first:100){borrower}', graphql(LOANS_BORROWER, { first: 100 })),
     ],
     [
-      {
-        name: 'users(first:5){loans(first:5)}',
-        key: 'users5_loans',
-        run: graphql(usersLoans, { first: 5 }),
-        viaApp: true,
-      },
-      {
-        name: 'users(first:50){loans(first:5)}',
-        key: 'users50_loans',
-        run: graphql(usersLoans, { first: 50 }),
-        viaApp: true,
-      },
+      at('users5_loans', 'users(first:5){loans(first:5)}', graphql(USERS_LOANS, { first: 5 })),
+      at('users50_loans', 'users(first:50){loans(first:5)}', graphql(USERS_LOANS, { first: 50 })),
     ],
     [
-      {
-        name: 'loans(first:20)',
-        key: 'loans20',
-        run: graphql('{ loans(first: 20) { edges { node { id } } } }'),
-        viaApp: true,
-      },
-      {
-        name: 'loans(first:20){totalCount}',
-        key: 'loans20_total',
-        run: graphql('{ loans(first: 20) { totalCount edges { node { id } } } }'),
-        viaApp: true,
-      },
+      at('loans20', 'loans(first:20)', graphql('{ loans(first: 20) { edges { node { id } } } }')),
+      at(
+        'loans20_total',
+        'loans(first:20){totalCount}',
+        graphql('{ loans(first: 20) { totalCount edges { node { id } } } }'),
+      ),
     ],
     [
-      {
-        name: 'GraphQL loan(id)',
-        key: 'graphql_loan',
-        run: graphql(`query($id: ID!) { loan(id: $id) { ${loanFields} } }`, { id: anyLoanId }),
-        viaApp: true,
-      },
-      { name: 'REST GET /api/loans/:id', key: 'rest_loan', run: rest(`/api/loans/${anyLoanId}`), viaApp: true },
+      at('graphql_loan', 'GraphQL loan(id)', graphql(LOAN_BY_ID, { id: loanId })),
+      at('rest_loan', 'REST GET /api/loans/:id', rest(`/api/loans/${loanId}`)),
     ],
   ];
-  const samples: Sample[] = [];
+  const results: Sample[][] = [];
   for (const group of groups) {
     log(`measuring ${group.map((c) => c.name).join(' | ')}`);
-    samples.push(...(await measureGroup(group, countStatements)));
+    results.push(await measureGroup(group, countStatements));
   }
 
-  const by = (key: string) => samples.find((s) => s.key === key)!;
-  const ratio = (key: string) => Number(by(key).ratio.toFixed(3));
-  const header = [
-    `BranchLoans gateway benchmark: ${server.where}, PostgreSQL ${facts.version}, node ${process.version}, ${os.cpus().length} CPUs`,
-    `data: ${facts.users} users, ${facts.loans} loans (${facts.created} distinct created_at), deep page at row ${DEEP}`,
-    `each row: median of up to ${ROUNDS} sequential requests (min ${MIN_ROUNDS}, ${WARMUP} warm-up), cases of a group interleaved;`,
-    `ratio = median / the group's first row; statements = SQL sent by the app for one request`,
+  const cells = (row: string[]) =>
+    row.map((cell, i) => (i ? cell.padStart([0, 10, 4, 8, 11][i]) : cell.padEnd(36))).join(' ');
+  const out = [
+    `BranchLoans gateway benchmark: ${server.where} (PostgreSQL ${facts.version.split(' ')[0]}), node ${process.version}, ${os.cpus().length} CPUs`,
+    `data: ${facts.users} users, ${facts.loans} loans (${facts.created} distinct created_at, ${perUser} per user); deep page at row ${DEEP}`,
+    `each row: median of n sequential requests (up to ${ROUNDS}, after ${WARMUP} warm-up), the cases of a group interleaved;`,
+    `ratio: median / the median of the group's first row; statements: SQL the app sent for one request`,
+    '',
+    cells(['case', 'median ms', 'n', 'ratio', 'statements']),
+    ...results.flatMap((group) => [
+      ...group.map((s, i) =>
+        cells([
+          s.name,
+          s.median.toFixed(2),
+          String(s.n),
+          i ? `${s.ratio.toFixed(2)}x` : 'base',
+          String(s.statements ?? '-'),
+        ]),
+      ),
+      '',
+    ]),
   ];
-  const pad = (text: string, width: number, right = false) => (right ? text.padStart(width) : text.padEnd(width));
-  const lines = samples.map((s, i) => {
-    const first = i === 0 || groups.some((g) => g[0].key === s.key);
-    return [
-      (first && i > 0 ? '\n' : '') + pad(s.name, 38),
-      pad(s.median.toFixed(2), 10, true),
-      pad(String(s.n), 4, true),
-      pad(first ? 'base' : `${s.ratio.toFixed(2)}x`, 9, true),
-      pad(s.statements === null ? '-' : String(s.statements), 11, true),
-    ].join('  ');
-  });
-  const tableHeader = [pad('case', 38), pad('median ms', 10, true), pad('n', 4, true), pad('ratio', 9, true)];
-  process.stdout.write(`${header.join('\n')}\n\n${[...tableHeader, pad('statements', 11, true)].join('  ')}\n`);
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  const samples = results.flat();
+  const ratio = (key: string) => Number(samples.find((s) => s.key === key)!.ratio.toFixed(3));
   const result = {
     mode: process.env.DATABASE_URL ? 'database_url' : 'embedded',
     users: facts.users,
@@ -381,11 +276,15 @@ async function main(): Promise<void> {
       total_count_vs_none: ratio('loans20_total'),
       rest_vs_graphql_loan: ratio('rest_loan'),
     },
-    statements: Object.fromEntries(samples.filter((s) => s.statements !== null).map((s) => [s.key, s.statements])),
+    statements: Object.fromEntries(samples.filter((s) => s.viaApp).map((s) => [s.key, s.statements])),
   };
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+  process.stdout.write(`${out.join('\n')}\nBENCH_RESULT ${JSON.stringify(result)}\n`);
 }
 
+process.on('uncaughtException', (error) => {
+  log(`uncaught: ${describe(error)}`);
+  void cleanup().finally(() => process.exit(1));
+});
 process.on('SIGINT', () => abort('SIGINT'));
 process.on('SIGTERM', () => abort('SIGTERM'));
 setTimeout(() => abort(`run budget of ${RUN_BUDGET_MS} ms exceeded`), RUN_BUDGET_MS).unref();
@@ -393,8 +292,9 @@ setTimeout(() => abort(`run budget of ${RUN_BUDGET_MS} ms exceeded`), RUN_BUDGET
 let exitCode = 0;
 void main()
   .catch((error: unknown) => {
-    log(`failed: ${message(error)}`);
+    const text = describe(error);
+    log(aborted() ? `stopped (${text.split('\n')[0]})` : `failed: ${text}`);
     exitCode = 1;
   })
   .then(() => cleanup())
-  .finally(() => process.exit(abortReason && exitCode === 0 ? 1 : exitCode));
+  .finally(() => process.exit(aborted() ? 1 : exitCode));
