@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
@@ -100,4 +102,37 @@ export async function openServer(
   });
   onCleanup('stop embedded PostgreSQL', () => pg.stop());
   return { adminUrl: pg.url, where: `embedded PostgreSQL on 127.0.0.1:${embeddedPort}`, embedded: true };
+}
+
+/** `global.gc` without `--expose-gc` on the command line (the npm script is fixed), so RSS is measured from a settled heap. */
+export function exposeGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+export interface RssGrowth {
+  /** Highest RSS seen while `work` ran (sampled every `everyMs`, and once at the end), minus the RSS before. */
+  sampled: number;
+  /** Growth of the kernel's high-water mark (`maxRSS`): the true peak, when it exceeded every earlier peak. */
+  highWater: number;
+}
+
+/** Peak RSS growth of THIS process while `work` runs: the bench runs the app in-process, so this is the server's. */
+export async function rssGrowth(work: () => Promise<unknown>, gc: () => void, everyMs = 2): Promise<RssGrowth> {
+  gc();
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const before = process.memoryUsage.rss();
+  const highWaterBefore = process.resourceUsage().maxRSS * 1024;
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return { sampled: peak - before, highWater: process.resourceUsage().maxRSS * 1024 - highWaterBefore };
 }

@@ -2,6 +2,7 @@
  * `npm run bench`: speed as RATIOS measured in one run (absolute times on a shared box mean nothing).
  * A scratch database on DATABASE_URL's server (dropped at the end), else an embedded PostgreSQL (stopped at
  * the end); the real app on 127.0.0.1; sequential keep-alive HTTP requests, cases of a group interleaved.
+ * GET /api/loans (every loan) also reports the peak RSS growth of this process, which serves it.
  * The last stdout line is `BENCH_RESULT {json}` for comparing runs.
  */
 import 'reflect-metadata';
@@ -12,6 +13,8 @@ import { Client } from 'pg';
 import { createApp } from '../src/app';
 import { encodeCursor } from '../src/common/cursor';
 import { loadConfig } from '../src/config/config';
+import { OrderDirection } from '../src/common/ordering';
+import { findLoanPagesByBorrower, LoanOrderField, type LoanListArgs } from '../src/loans/loan.queries';
 import {
   abort,
   aborted,
@@ -19,9 +22,11 @@ import {
   checkpoint,
   cleanup,
   describe,
+  exposeGc,
   log,
   onCleanup,
   openServer,
+  rssGrowth,
   withDatabase,
 } from './bench-support';
 
@@ -32,7 +37,10 @@ const WARMUP = 5;
 const ROUNDS = 50;
 const MIN_ROUNDS = 8;
 const GROUP_BUDGET_MS = 12_000;
-const RUN_BUDGET_MS = 110_000;
+const RUN_BUDGET_MS = 170_000;
+/** GET /api/loans returns the whole table: fewer rounds, and its peak RSS growth measured over MEMORY_RUNS requests. */
+const LIST_ROUNDS = { warmup: 2, rounds: 20, minRounds: 5 };
+const MEMORY_RUNS = 3;
 const EMBEDDED_PORT = Number(process.env.BENCH_PG_PORT ?? 54349);
 const SHOW_SQL = process.env.BENCH_SHOW_SQL === '1';
 /** The default order's cursor sort name (`sortName` in src/loans/loan.queries.ts, not exported). */
@@ -55,6 +63,7 @@ const LOANS_SQL = `insert into loans (id, borrower_id, amount, currency, status,
 type Run = () => Promise<unknown>;
 /** `viaApp: false` for raw SQL cases, whose statements do not go through the app. */
 type Case = { key: string; name: string; run: Run; viaApp: boolean };
+type Rounds = { warmup: number; rounds: number; minRounds: number };
 type Sample = Case & { median: number; n: number; ratio: number; statements: number | null };
 const at = (key: string, name: string, run: Run, viaApp = true): Case => ({ key, name, run, viaApp });
 
@@ -65,16 +74,20 @@ const median = (values: number[]) => {
 };
 
 /** Warms each case up and counts its statements, then interleaves the cases (order alternating) so drift hits all alike. */
-async function measureGroup(cases: Case[], countStatements: (run: Run) => Promise<number>): Promise<Sample[]> {
+async function measureGroup(
+  cases: Case[],
+  countStatements: (run: Run) => Promise<number>,
+  { warmup, rounds, minRounds }: Rounds = { warmup: WARMUP, rounds: ROUNDS, minRounds: MIN_ROUNDS },
+): Promise<Sample[]> {
   const statements: (number | null)[] = [];
   for (const c of cases) {
-    for (let i = 0; i < WARMUP; i++) await c.run();
+    for (let i = 0; i < warmup; i++) await c.run();
     statements.push(c.viaApp ? await countStatements(c.run) : null);
   }
   const times = cases.map((): number[] => []);
   const start = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round >= MIN_ROUNDS && performance.now() - start > GROUP_BUDGET_MS) break;
+  for (let round = 0; round < rounds; round++) {
+    if (round >= minRounds && performance.now() - start > GROUP_BUDGET_MS) break;
     const order = cases.map((_, i) => i);
     if (round % 2) order.reverse();
     for (const i of order) {
@@ -97,14 +110,25 @@ const LOANS_BORROWER =
   'query($first: Int) { loans(first: $first) { edges { node { id borrower { id firstName } } } } }';
 const USERS_LOANS = `query($first: Int) { users(first: $first) { edges { node { id
   loans(first: 5) { totalCount edges { node { id } } } } } } }`;
+const USERS_LOANS_BY_AMOUNT = `query($first: Int) { users(first: $first) { edges { node { id
+  loans(first: 5, orderBy: { field: AMOUNT, direction: DESC }) { edges { node { id amount { amount } } } } } } } }`;
 const LOAN_BY_ID = `query($id: ID!) { loan(id: $id) {
   id status amount { amount currencyCode } termMonths interestRateApr createdAt updatedAt version } }`;
 const SQL_OFFSET = 'select * from loans order by created_at desc, id desc limit 51 offset $1';
+/** Both shapes of the `users { loans(first: 5) }` batch statement (before, after): what the database does. */
+const SQL_PAGES_WINDOW = `select * from (select l.*, row_number() over (partition by l.borrower_id
+    order by l.created_at desc, l.id desc) as page_position from loans l where l.borrower_id = any($1::varchar[])) t
+  where t.page_position <= 6 order by t.borrower_id, t.page_position`;
+const SQL_PAGES_LATERAL = `select page.* from unnest($1::varchar[]) with ordinality as b(id, ord)
+  cross join lateral (select l.* from loans l where l.borrower_id = b.id
+    order by l.created_at desc, l.id desc limit 6) page
+  order by b.ord, page.created_at desc, page.id desc`;
 const SQL_KEYSET = 'select * from loans where (created_at, id) < ($1, $2) order by created_at desc, id desc limit 51';
 
 type Edges<T> = { edges: { node: T }[]; totalCount?: number };
 
 async function main(): Promise<void> {
+  const gc = exposeGc();
   const server = await openServer(EMBEDDED_PORT);
   checkpoint();
   const dbName = `branchloans_bench_${randomBytes(5).toString('hex')}`;
@@ -163,7 +187,33 @@ async function main(): Promise<void> {
     if (res.status !== 200) throw new Error(`GET ${route}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
     return body;
   };
+  /** Reads the body and drops it (the client must not hold 25 MB in the process whose RSS is measured). */
+  const restDrained = (route: string) => async (): Promise<number> => {
+    const res = await fetch(`${base}${route}`);
+    if (res.status !== 200) throw new Error(`GET ${route}: HTTP ${res.status} ${(await res.text()).slice(0, 500)}`);
+    let bytes = 0;
+    let last = 0;
+    for await (const chunk of res.body! as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      last = chunk[chunk.length - 1];
+    }
+    if (last !== 0x5d) throw new Error(`GET ${route}: the body does not end with "]" (truncated?)`);
+    return bytes;
+  };
   const rawSql = (text: string, params: unknown[]) => () => sql.query(text, params);
+  /** The `users { loans }` batch query alone, called in-process (no GraphQL around it): the statement plus `em.map`. */
+  const pagesByBorrower = (count: number, args: LoanListArgs) => {
+    const ids = Array.from({ length: count }, (_, i) => `usr_bench_${i + 1}`);
+    return async () => {
+      const pages = await findLoanPagesByBorrower(app.orm.em.fork(), ids, args, () => Promise.resolve(0));
+      if (pages.some((page) => page.edges.length !== Math.min(args.first ?? 20, LOANS / USERS))) {
+        throw new Error('findLoanPagesByBorrower: a page is not full');
+      }
+      return pages;
+    };
+  };
+  const hundredIds = Array.from({ length: 100 }, (_, i) => `usr_bench_${i + 1}`);
+  const byAmount = { field: LoanOrderField.AMOUNT, direction: OrderDirection.DESC };
   const countStatements = async (run: Run): Promise<number> => {
     const knex = app.orm.em.getKnex();
     const seen: string[] = [];
@@ -201,6 +251,27 @@ async function main(): Promise<void> {
   }
   const loanId = total.loans.edges[0].node.id;
 
+  // GET /api/loans: peak RSS growth first (before anything in this process parses the 25 MB document), then the list checked.
+  const listAll = restDrained('/api/loans');
+  const memory: { sampled: number; highWater: number; bytes: number }[] = [];
+  for (let i = 0; i < MEMORY_RUNS; i++) {
+    checkpoint();
+    let bytes = 0;
+    const growth = await rssGrowth(async () => {
+      bytes = await listAll();
+    }, gc);
+    memory.push({ ...growth, bytes });
+  }
+  const list = (await rest('/api/loans')()) as { id: string; created_at: string }[];
+  const listIds = new Set(list.map((loan) => loan.id));
+  if (list.length !== LOANS || listIds.size !== LOANS) {
+    throw new Error(`GET /api/loans returned ${list.length} loans (${listIds.size} distinct), not ${LOANS}`);
+  }
+  const newest = await sql.query<{ id: string }>('select id from loans order by created_at desc, id desc limit 1');
+  if (list[0].id !== newest.rows[0].id) throw new Error('GET /api/loans is not newest first');
+  list.length = 0;
+  listIds.clear();
+
   const groups: Case[][] = [
     [
       at('keyset_page1', 'loans(first:50) page 1', graphql(LOANS_PAGE, { first: 50 })),
@@ -218,6 +289,17 @@ async function main(): Promise<void> {
     [
       at('users5_loans', 'users(first:5){loans(first:5)}', graphql(USERS_LOANS, { first: 5 })),
       at('users50_loans', 'users(first:50){loans(first:5)}', graphql(USERS_LOANS, { first: 50 })),
+      at('users100_loans', 'users(first:100){loans(first:5)}', graphql(USERS_LOANS, { first: 100 })),
+      at('users100_loans_amount', 'users(first:100){loans(5,AMOUNT)}', graphql(USERS_LOANS_BY_AMOUNT, { first: 100 })),
+    ],
+    [
+      at('pages5', 'findLoanPagesByBorrower 5 users', pagesByBorrower(5, { first: 5 })),
+      at('pages100', 'findLoanPagesByBorrower 100 users', pagesByBorrower(100, { first: 5 })),
+      at('pages100_amount', '  same, AMOUNT DESC', pagesByBorrower(100, { first: 5, orderBy: byAmount })),
+    ],
+    [
+      at('sql_pages_window', 'SQL 100 borrowers x 6: window', rawSql(SQL_PAGES_WINDOW, [hundredIds]), false),
+      at('sql_pages_lateral', 'SQL 100 borrowers x 6: LATERAL', rawSql(SQL_PAGES_LATERAL, [hundredIds]), false),
     ],
     [
       at('loans20', 'loans(first:20)', graphql('{ loans(first: 20) { edges { node { id } } } }')),
@@ -237,6 +319,15 @@ async function main(): Promise<void> {
     log(`measuring ${group.map((c) => c.name).join(' | ')}`);
     results.push(await measureGroup(group, countStatements));
   }
+  log('measuring REST GET /api/loans (every loan)');
+  const [listSample] = await measureGroup(
+    [at('rest_list', `REST GET /api/loans (${LOANS} loans)`, listAll)],
+    countStatements,
+    LIST_ROUNDS,
+  );
+  results.push([listSample]);
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  const peakGrowth = Math.max(...memory.map((m) => m.sampled));
 
   const cells = (row: string[]) =>
     row.map((cell, i) => (i ? cell.padStart([0, 10, 4, 8, 11][i]) : cell.padEnd(36))).join(' ');
@@ -259,6 +350,9 @@ async function main(): Promise<void> {
       ),
       '',
     ]),
+    `GET /api/loans: ${(memory[0].bytes / 1e6).toFixed(1)} MB body; peak RSS growth of the process over ${MEMORY_RUNS} requests:`,
+    `  sampled every 2 ms: ${memory.map((m) => mb(m.sampled).toFixed(1)).join(', ')} MB (max ${mb(peakGrowth).toFixed(1)} MB);` +
+      ` high-water mark growth: ${memory.map((m) => mb(m.highWater).toFixed(1)).join(', ')} MB`,
   ];
   const samples = results.flat();
   const ratio = (key: string) => Number(samples.find((s) => s.key === key)!.ratio.toFixed(3));
@@ -273,8 +367,20 @@ async function main(): Promise<void> {
       sql_keyset_deep_vs_offset0: ratio('sql_keyset_deep'),
       loans100_vs_loans5_borrower: ratio('loans100_borrower'),
       users50_vs_users5_loans: ratio('users50_loans'),
+      users100_vs_users5_loans: ratio('users100_loans'),
+      users100_amount_vs_users5_loans: ratio('users100_loans_amount'),
+      pages100_vs_pages5: ratio('pages100'),
+      pages100_amount_vs_pages5: ratio('pages100_amount'),
+      sql_pages_lateral_vs_window: ratio('sql_pages_lateral'),
       total_count_vs_none: ratio('loans20_total'),
       rest_vs_graphql_loan: ratio('rest_loan'),
+    },
+    rest_list: {
+      median_ms: Number(listSample.median.toFixed(1)),
+      n: listSample.n,
+      body_bytes: memory[0].bytes,
+      peak_rss_growth_mb: Number(mb(peakGrowth).toFixed(1)),
+      high_water_growth_mb: Number(mb(memory[0].highWater).toFixed(1)),
     },
     statements: Object.fromEntries(samples.filter((s) => s.viaApp).map((s) => [s.key, s.statements])),
   };

@@ -1,4 +1,4 @@
-import { raw, type EntityManager, type QueryBuilder } from '@mikro-orm/postgresql';
+import { IsolationLevel, raw, type EntityManager, type Knex, type QueryBuilder } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor, clampPageSize, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
 import { isUuid } from '../common/ids';
@@ -38,15 +38,17 @@ export const DEFAULT_LOAN_ORDER: LoanOrderData = { field: LoanOrderField.CREATED
 /** Each sort has an index (sort key, id): keyset pagination makes page 1000 cost what page 1 costs. */
 const SORTS: Record<
   LoanOrderField,
-  { column: string; keyOf: (loan: Loan) => string; isKey: (key: string) => boolean }
+  { column: string; property: 'createdAt' | 'amount'; keyOf: (loan: Loan) => string; isKey: (key: string) => boolean }
 > = {
   [LoanOrderField.CREATED_AT]: {
     column: 'created_at',
+    property: 'createdAt',
     keyOf: (loan) => loan.createdAt.toISOString(),
     isKey: (key) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(key) && !Number.isNaN(Date.parse(key)),
   },
   [LoanOrderField.AMOUNT]: {
     column: 'amount',
+    property: 'amount',
     keyOf: (loan) => loan.amount,
     isKey: (key) => /^-?\d{1,12}(\.\d{1,2})?$/.test(key),
   },
@@ -71,6 +73,7 @@ interface PreparedList {
   limit: number;
   order: LoanOrderData;
   column: string;
+  property: 'createdAt' | 'amount';
   direction: 'asc' | 'desc';
   cursor: { key: string; id: string } | null;
 }
@@ -90,6 +93,7 @@ function prepare(args: LoanListArgs): PreparedList {
     limit: clampPageSize(args.first),
     order,
     column: sort.column,
+    property: sort.property,
     direction: order.direction === OrderDirection.ASC ? 'asc' : 'desc',
     cursor,
   };
@@ -119,16 +123,16 @@ export async function findLoanPage(em: EntityManager, args: LoanListArgs): Promi
   const qb = em.createQueryBuilder(Loan, 'l').select('*');
   applyLoanFilter(qb, args.filter);
   applyKeyset(qb, p);
-  qb.orderBy([{ [p.column === 'created_at' ? 'createdAt' : 'amount']: p.direction }, { id: p.direction }]).limit(
-    p.limit + 1,
-  );
+  qb.orderBy([{ [p.property]: p.direction }, { id: p.direction }]).limit(p.limit + 1);
   const rows = await qb.getResultList();
   return toPage(rows, p.limit, p.cursor !== null, cursorOf(p.order), () => countLoans(em, args.filter));
 }
 
 /**
- * Pages of loans for many borrowers in ONE statement (a window function per borrower), so
- * `users { loans { ... } }` costs one query for the whole level whatever the number of users.
+ * Pages of loans for many borrowers in ONE statement, so `users { loans { ... } }` costs one query for the
+ * whole level whatever the number of users. A LATERAL subquery per borrower walks the
+ * (borrower_id, created_at, id) index and stops after `first + 1` rows: a borrower with 10,000 loans costs
+ * what one with 6 costs (a window function would read and sort all of them).
  */
 export async function findLoanPagesByBorrower(
   em: EntityManager,
@@ -137,31 +141,37 @@ export async function findLoanPagesByBorrower(
   countFor: (borrowerId: string) => Promise<number>,
 ): Promise<Page<Loan>[]> {
   const p = prepare(args);
-  const dir = p.direction;
-  const inner = em
-    .createQueryBuilder(Loan, 'l')
-    .select([
-      'l.*',
-      raw(`row_number() over (partition by l.borrower_id order by l.${p.column} ${dir}, l.id ${dir}) as page_position`),
-    ])
-    .where({ borrower: { $in: [...borrowerIds] } });
-  applyLoanFilter(inner, args.filter);
-  applyKeyset(inner, p);
-  const knex = em.getKnex();
-  const query = knex
-    .select('*')
-    .from(inner.getKnexQuery().as('t'))
-    .where('t.page_position', '<=', p.limit + 1)
-    .orderBy([{ column: 't.borrower_id' }, { column: 't.page_position' }]);
-  const rows: Record<string, unknown>[] = await em.getConnection().execute(query);
-  const byBorrower = new Map<string, Loan[]>(borrowerIds.map((id) => [id, []]));
-  for (const { page_position: _position, ...row } of rows) {
-    const loan = em.map(Loan, row);
-    byBorrower.get(row.borrower_id as string)?.push(loan);
-  }
+  const ids = [...new Set(borrowerIds)];
+  const rows = ids.length === 0 ? [] : await selectPagesByBorrower(em, ids, p, args.filter);
+  const byBorrower = new Map<string, Loan[]>(ids.map((id) => [id, []]));
+  for (const row of rows) byBorrower.get(row.borrower_id as string)?.push(em.map(Loan, row));
   return borrowerIds.map((id) =>
     toPage(byBorrower.get(id) ?? [], p.limit, p.cursor !== null, cursorOf(p.order), () => countFor(id)),
   );
+}
+
+async function selectPagesByBorrower(
+  em: EntityManager,
+  ids: string[],
+  p: PreparedList,
+  filter: LoanFilterData | null | undefined,
+): Promise<Record<string, unknown>[]> {
+  // One borrower's page; `b` is the borrower row of the outer query.
+  const page = em.createQueryBuilder(Loan, 'l').select('l.*').where('l.borrower_id = b.id');
+  applyLoanFilter(page, filter);
+  applyKeyset(page, p);
+  page.orderBy([{ [p.property]: p.direction }, { id: p.direction }]).limit(p.limit + 1);
+  const inner = page.getKnexQuery().toSQL();
+  // Column and direction come from SORTS and an enum, never from input; every value is a bound parameter
+  // (knex, not MikroORM's `execute`, which would inline them into the SQL text).
+  const sql = `select page.* from unnest(?::varchar[]) with ordinality as b(id, ord)
+    cross join lateral (${inner.sql}) as page
+    order by b.ord, page.${p.column} ${p.direction}, page.id ${p.direction}`;
+  const query = em.getKnex().raw(sql, [ids, ...inner.bindings]);
+  const trx = em.getTransactionContext<Knex.Transaction>();
+  if (trx) query.transacting(trx);
+  const result = (await query) as { rows: Record<string, unknown>[] };
+  return result.rows;
 }
 
 /** Loan counts for many borrowers in one GROUP BY. */
@@ -181,7 +191,89 @@ export async function countLoansByBorrower(
   return borrowerIds.map((id) => counts.get(id) ?? 0);
 }
 
-/** Every loan, newest first (the legacy `GET /api/loans`). */
-export function findAllLoans(em: EntityManager): Promise<Loan[]> {
-  return em.find(Loan, {}, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+/** A loan as stored, unmapped: timestamps and decimals are PostgreSQL's text, as MikroORM's connection returns them. */
+export interface LoanRow {
+  id: string;
+  borrower_id: string;
+  amount: string;
+  currency: string;
+  status: LoanStatus;
+  term_months: number | null;
+  interest_rate_apr: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Which loans `forEachLoanBatch` walks; an omitted field does not filter. */
+export interface LoanScope {
+  borrowerId?: string;
+}
+
+export const LOAN_BATCH_SIZE = 1000;
+
+const LOAN_ROW_COLUMNS: readonly (keyof LoanRow)[] = [
+  'id',
+  'borrower_id',
+  'amount',
+  'currency',
+  'status',
+  'term_months',
+  'interest_rate_apr',
+  'created_at',
+  'updated_at',
+];
+
+/**
+ * Every loan of `scope`, newest first (created_at desc, id desc), handed to `onBatch` in keyset batches of
+ * plain rows (no entities, no identity map): memory stays bounded by one batch whatever the table size.
+ * Each batch is one SELECT on the (created_at, id) index (or (borrower_id, created_at, id) with a borrower),
+ * resuming after the previous batch's last row. All batches read one snapshot (a REPEATABLE READ, read-only
+ * transaction), so a loan inserted or changed meanwhile can neither appear twice nor be skipped.
+ *
+ * `onBatch` is awaited before the next SELECT (backpressure) and may return `false` to stop early. It is
+ * called at least once (with `[]` when there is no loan), and is told whether the batch is the last.
+ * Resolves to the number of rows read. A failing SELECT rejects (the transaction is rolled back).
+ */
+/** The longest a streamed list may wait for its client between two batches. */
+const STREAM_IDLE_TIMEOUT = '30s';
+
+export async function forEachLoanBatch(
+  em: EntityManager,
+  onBatch: (rows: LoanRow[], last: boolean) => Promise<boolean | void> | boolean | void,
+  options: { scope?: LoanScope; batchSize?: number } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? LOAN_BATCH_SIZE;
+  const borrowerId = options.scope?.borrowerId;
+  return em.transactional(
+    async (tx) => {
+      const trx = tx.getTransactionContext<Knex.Transaction>();
+      if (!trx) throw new Error('forEachLoanBatch: no transaction');
+      // A client that stops reading must not hold a connection and an old snapshot for ever:
+      // PostgreSQL ends the transaction once it has waited this long between two batches.
+      await trx.raw(`set local idle_in_transaction_session_timeout = '${STREAM_IDLE_TIMEOUT}'`);
+      let after: LoanRow | undefined;
+      let total = 0;
+      for (;;) {
+        const query = tx
+          .getKnex()
+          .select(LOAN_ROW_COLUMNS.map((column) => `l.${column}`))
+          .from('loans as l')
+          .orderBy([
+            { column: 'l.created_at', order: 'desc' },
+            { column: 'l.id', order: 'desc' },
+          ])
+          .limit(batchSize)
+          .transacting(trx);
+        if (borrowerId !== undefined) query.where('l.borrower_id', borrowerId);
+        // The previous batch's last created_at, as PostgreSQL printed it: exact, whatever the precision.
+        if (after) query.whereRaw('(l.created_at, l.id) < (?::timestamptz, ?::uuid)', [after.created_at, after.id]);
+        const rows = (await query) as LoanRow[];
+        total += rows.length;
+        const last = rows.length < batchSize;
+        if ((await onBatch(rows, last)) === false || last) return total;
+        after = rows[rows.length - 1];
+      }
+    },
+    { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
+  );
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, NotFoundError, ValidationError, UserErrorCode } f
 import { isUuid } from '../common/ids';
 import { requestContext } from '../http/context-middleware';
 import type { Loan } from './loan.entity';
+import type { LoanRow } from './loan.queries';
 
 /** A loan as the legacy REST API shows it (rest-contract.md). */
 export interface LegacyLoan {
@@ -32,14 +33,87 @@ export function toLegacyLoan(loan: Loan): LegacyLoan {
   };
 }
 
+/**
+ * The same document from a plain row (`forEachLoanBatch`): same fields, same order, same values.
+ * Timestamps are PostgreSQL's text; `new Date` reads it as MikroORM does when it hydrates an entity.
+ */
+export function rowToLegacyLoan(row: LoanRow): LegacyLoan {
+  return {
+    id: row.id,
+    borrower_id: row.borrower_id,
+    amount: Number(row.amount),
+    currency: row.currency,
+    status: row.status,
+    term_months: row.term_months,
+    interest_rate_apr: row.interest_rate_apr === null ? null : Number(row.interest_rate_apr),
+    created_at: isoSeconds(new Date(row.created_at)),
+    updated_at: isoSeconds(new Date(row.updated_at)),
+  };
+}
+
 /** `2025-01-01T00:00:00Z` as documented; milliseconds only when there are some. */
 function isoSeconds(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-export async function listLoans(_req: Request, res: Response): Promise<void> {
-  const loans = await requestContext(res).services.loans.listAll();
-  res.json(loans.map(toLegacyLoan));
+/**
+ * Every loan, newest first, as ONE JSON array streamed batch by batch (`forEachLoanBatch`): the server
+ * holds one batch at a time whatever the table size, and waits for the client to drain its socket before
+ * reading the next batch.
+ *
+ * Errors: nothing is written before the first batch is read, so a database that fails up to then gives the
+ * usual JSON error (503 when unreachable) through the error handler. A failure after the first byte cannot
+ * change the status any more: it is logged and the connection is destroyed, so the client sees a truncated
+ * body (chunked encoding without its last chunk), never a complete-looking array.
+ */
+export async function listLoans(req: Request, res: Response): Promise<void> {
+  const context = requestContext(res);
+  let started = false;
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+  };
+  res.once('close', onClose);
+  try {
+    await context.services.loans.forEachBatch(async (rows) => {
+      if (gone || res.destroyed) return false;
+      let chunk = '';
+      for (const row of rows) {
+        chunk += (started ? ',' : '[') + JSON.stringify(rowToLegacyLoan(row));
+        started = true;
+      }
+      if (!res.headersSent) {
+        res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
+        // HEAD: the headers are all the client gets; no need to read the rest of the table.
+        if (req.method === 'HEAD') return false;
+      }
+      if (chunk && !res.write(chunk)) await drained(res);
+      return !gone;
+    });
+  } catch (error) {
+    if (!res.headersSent) throw error;
+    context.logger.error({ err: error }, 'GET /api/loans failed after the response started; connection destroyed');
+    res.err = error as Error;
+    res.destroy();
+    return;
+  } finally {
+    res.off('close', onClose);
+  }
+  // The closing bracket only once every batch is read and the snapshot's transaction has ended well.
+  if (!gone && !res.destroyed) res.end(started ? ']' : '[]');
+}
+
+/** Resolves when the response can take more data, or when the client has gone (the caller then stops). */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 export async function getLoan(req: Request<{ id: string }>, res: Response): Promise<void> {

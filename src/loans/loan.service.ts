@@ -5,7 +5,7 @@ import { User } from '../users/user.entity';
 import { Role } from '../users/role';
 import { Loan } from './loan.entity';
 import { canTransition, LoanStatus } from './loan-status';
-import { findAllLoans, findLoanPage, type LoanListArgs } from './loan.queries';
+import { findLoanPage, forEachLoanBatch, type LoanListArgs } from './loan.queries';
 import { validateCreateLoan, type CreateLoanCommand } from './loan.validation';
 import type { Page } from '../common/cursor';
 
@@ -33,8 +33,9 @@ export class LoanService {
     return findLoanPage(this.em, args);
   }
 
-  listAll(): Promise<Loan[]> {
-    return findAllLoans(this.em);
+  /** Every loan, newest first, in keyset batches of plain rows inside one snapshot (the legacy list). */
+  forEachBatch(onBatch: Parameters<typeof forEachLoanBatch>[1]): Promise<number> {
+    return forEachLoanBatch(this.em, onBatch);
   }
 
   async create(command: CreateLoanCommand, options: CreateLoanOptions): Promise<Loan> {
