@@ -32,6 +32,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   try {
     const app = express();
     app.disable('x-powered-by');
+    app.set('trust proxy', config.trustProxy);
     const httpServer = http.createServer(app);
     const graphql = await createGraphQLServer(config, httpServer);
 

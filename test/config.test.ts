@@ -87,4 +87,17 @@ describe('configuration', () => {
   test('an empty value means unset (docker-compose passes empty variables)', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ databaseUrl: undefined, port: 8000 });
   });
+
+  test('TRUST_PROXY: off by default; a list of addresses, CIDRs or express names; a bad item is named', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.1, 172.30.0.0/24 ,loopback' }).trustProxy).toBe(
+      '10.0.0.1,172.30.0.0/24,loopback',
+    );
+    expect(loadConfig({ TRUST_PROXY: '::1,fd00::/8' }).trustProxy).toBe('::1,fd00::/8');
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.1,nginx' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY: "nginx" is not an IP/),
+    ]);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.0/33' })).toEqual([expect.stringMatching(/^TRUST_PROXY: "10.0.0.0\/33"/)]);
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -23,6 +24,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Upper bound on a JSON request body (express `limit` syntax). */
   bodyLimit: string;
+  /** Express 'trust proxy': the proxies whose X-Forwarded-* are believed; false believes none. */
+  trustProxy: string | false;
 }
 
 export const APP_ENVS = ['development', 'staging', 'production'] as const;
@@ -69,6 +72,29 @@ const postgresUrl = z
     { message: 'must be a postgres:// or postgresql:// URL' },
   );
 
+/**
+ * TRUST_PROXY: `false` (the default: X-Forwarded-* ignored) or a comma list of the proxies' addresses:
+ * IPs, CIDRs, or express's names `loopback`, `linklocal`, `uniquelocal`.
+ */
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (['false', 'off', 'no', '0'].includes(v.toLowerCase())) return false as const;
+    const items = v.split(',').map((item) => item.trim());
+    for (const item of items) {
+      const [address, bits, extra] = item.split('/');
+      const version = isIP(address);
+      const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
+      if (!(TRUST_PROXY_NAMES.includes(item) || (version !== 0 && validBits && extra === undefined))) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP, a CIDR, loopback, linklocal or uniquelocal` });
+        return z.NEVER;
+      }
+    }
+    return items.join(',');
+  });
+
 const envSchema = z.object({
   APP_ENV: z.enum(APP_ENVS).default('development'),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
@@ -85,6 +111,7 @@ const envSchema = z.object({
   GRAPHQL_SANDBOX: bool.optional(),
   HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  TRUST_PROXY: trustProxy.optional(),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -131,5 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     bodyLimit: e.BODY_LIMIT,
+    trustProxy: e.TRUST_PROXY ?? false,
   };
 }

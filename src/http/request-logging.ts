@@ -30,11 +30,13 @@ export function requestLogging(logger: Logger) {
       return context?.logFields.graphqlOperation ? { graphqlOperation: context.logFields.graphqlOperation } : {};
     },
     serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+      req: (req: { id: string; method: string; url: string; remoteAddress?: string; raw?: { ip?: string } }) => ({
         id: req.id,
         method: req.method,
         path: originalUrl(req),
         remoteAddress: req.remoteAddress,
+        // The client as express sees it: X-Forwarded-For only from a TRUST_PROXY address.
+        clientIp: req.raw?.ip,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
