@@ -34,14 +34,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if [ -n "${COMPOSE:-}" ]; then
-  read -r -a compose <<<"$COMPOSE"
-elif docker compose version >/dev/null 2>&1; then
-  compose=(docker compose)
-else
-  compose=(docker-compose)
-fi
-[ -n "$env_file" ] && compose+=(--env-file "$env_file")
+# shellcheck source=lib/compose.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/compose.sh"
+compose_command "$env_file"
 
 if [ -z "$output" ]; then
   label="$(basename "${env_file:-default}")"

@@ -56,14 +56,9 @@ done
   exit 1
 }
 
-if [ -n "${COMPOSE:-}" ]; then
-  read -r -a compose <<<"$COMPOSE"
-elif docker compose version >/dev/null 2>&1; then
-  compose=(docker compose)
-else
-  compose=(docker-compose)
-fi
-[ -n "$env_file" ] && compose+=(--env-file "$env_file")
+# shellcheck source=lib/compose.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/compose.sh"
+compose_command "$env_file"
 
 if ! $yes; then
   if [ ! -t 0 ]; then
