@@ -6,7 +6,7 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** New user ids look like the legacy ones (`usr_` + random), 16 random bytes in base32-ish hex. */
+/** New user ids look like the legacy ones: `usr_` + 10 random bytes in hex (80 bits). */
 export function newUserId(): string {
   return `usr_${randomBytes(10).toString('hex')}`;
 }
