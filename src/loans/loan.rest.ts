@@ -18,24 +18,25 @@ export interface LegacyLoan {
   updated_at: string;
 }
 
-/** Money leaves the shim as JSON numbers because the legacy contract documents numbers (2 places at most). */
+/** A loan entity in the legacy shape: the same rules as the streamed list, written once below. */
 export function toLegacyLoan(loan: Loan): LegacyLoan {
-  return {
+  return rowToLegacyLoan({
     id: loan.id,
     borrower_id: loan.borrower.id,
-    amount: Number(loan.amount),
+    amount: loan.amount,
     currency: loan.currency,
     status: loan.status,
     term_months: loan.termMonths,
-    interest_rate_apr: loan.interestRateApr === null ? null : Number(loan.interestRateApr),
-    created_at: isoSeconds(loan.createdAt),
-    updated_at: isoSeconds(loan.updatedAt),
-  };
+    interest_rate_apr: loan.interestRateApr,
+    created_at: loan.createdAt.toISOString(),
+    updated_at: loan.updatedAt.toISOString(),
+  });
 }
 
 /**
- * The same document from a plain row (`forEachLoanBatch`): same fields, same order, same values.
- * Timestamps are PostgreSQL's text; `new Date` reads it as MikroORM does when it hydrates an entity.
+ * A plain row (`forEachLoanBatch`) in the legacy shape. Money leaves the shim as JSON numbers because
+ * the legacy contract documents numbers (2 places at most). Timestamps are PostgreSQL's text;
+ * `new Date` reads it as MikroORM does when it hydrates an entity.
  */
 export function rowToLegacyLoan(row: LoanRow): LegacyLoan {
   return {
