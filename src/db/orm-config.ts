@@ -41,8 +41,9 @@ export function buildOrmOptions({ clientUrl, poolSize, logger }: OrmSettings): O
       allOrNothing: true,
       snapshot: false,
     },
-    // SQL goes through pino at debug level, and is only formatted when that level is on.
-    debug: logger?.isLevelEnabled('debug') ? ['query', 'query-params'] : false,
+    // SQL goes through pino at debug level (statements only: parameters may be personal data or
+    // secrets), and is only formatted when that level is on.
+    debug: logger?.isLevelEnabled('debug') ? ['query'] : false,
     colors: false,
     loggerFactory: (options) => {
       const child = logger?.child({ component: 'orm' });
