@@ -31,6 +31,9 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Every process a test started: afterAll stops whatever a failed test left running. */
+const children = new Set<ChildProcess>();
+
 function launch(env: Record<string, string>, port: number): Omit<Running, 'url'> {
   let output = '';
   const child = spawn(process.execPath, [entry], {
@@ -46,7 +49,13 @@ function launch(env: Record<string, string>, port: number): Omit<Running, 'url'>
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  children.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
   return { child, output: () => output, exited };
 }
 
@@ -103,6 +112,9 @@ async function snapshot(url: string): Promise<unknown[][]> {
 describe('the process (npm start)', () => {
   beforeAll(() => {
     if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: \`npm test\` builds it first (pretest)`);
+  });
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
   });
 
   describe('with DATABASE_URL', () => {
