@@ -23,9 +23,14 @@ describe('committed API artefacts', () => {
 
   test('the drift check notices a stale schema file', async () => {
     const sdl = printCommittedSchema(await buildGraphQLSchema());
-    const stale = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'schema-')), 'schema.graphql');
-    fs.writeFileSync(stale, sdl.replace(/\n {2}totalLoans: Int!\n/, '\n'));
-    expect(() => expectFileUpToDate(stale, sdl, 'npm run schema')).toThrow(/is stale: run `npm run schema`/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schema-'));
+    try {
+      const stale = path.join(dir, 'schema.graphql');
+      fs.writeFileSync(stale, sdl.replace(/\n {2}totalLoans: Int!\n/, '\n'));
+      expect(() => expectFileUpToDate(stale, sdl, 'npm run schema')).toThrow(/is stale: run `npm run schema`/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('client/generated matches what codegen produces from the schema and client/operations', () => {
