@@ -78,8 +78,8 @@ async function start(env: Record<string, string>): Promise<Running> {
   throw new Error(`the app did not become healthy (exit ${String(exitCode)}):\n${running.output()}`);
 }
 
-async function stop(running: Running): Promise<number | null> {
-  running.child.kill('SIGTERM');
+async function stop(running: Running, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  running.child.kill(signal);
   return running.exited;
 }
 
@@ -180,7 +180,7 @@ describe('the process (npm start)', () => {
     });
   });
 
-  test('without DATABASE_URL it starts an embedded PostgreSQL, migrated and seeded, and stops it on SIGTERM', async () => {
+  test('without DATABASE_URL it starts an embedded PostgreSQL, migrated and seeded, and stops it on SIGINT (Ctrl-C)', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchloans-embedded-'));
     fs.chmodSync(dataDir, 0o755);
     const pgPort = 20000 + Math.floor(Math.random() * 10000);
@@ -194,7 +194,7 @@ describe('the process (npm start)', () => {
       expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
       const rest = await fetch(`${running.url}/api/loans/00000000-0000-0000-0000-000000000001`);
       expect(rest.status).toBe(200);
-      expect(await stop(running)).toBe(0);
+      expect(await stop(running, 'SIGINT')).toBe(0);
       expect(running.output()).toMatch(/embedded PostgreSQL stopped/);
       await expect(canConnect(pgPort)).resolves.toBe(false);
     } finally {
