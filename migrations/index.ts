@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20250101000000Initial } from './Migration20250101000000Initial';
+import { Migration20261121120000IdentityAudit } from './Migration20261121120000IdentityAudit';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -7,4 +8,5 @@ import { Migration20250101000000Initial } from './Migration20250101000000Initial
  */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20250101000000Initial', class: Migration20250101000000Initial },
+  { name: 'Migration20261121120000IdentityAudit', class: Migration20261121120000IdentityAudit },
 ];

@@ -7,6 +7,9 @@ import type { AppConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { createGraphQLServer } from './graphql/server';
 import { healthHandler } from './health/health';
+import { ensureFirstAdmin } from './auth/first-admin';
+import { TokenService } from './auth/tokens';
+import { authentication } from './http/authentication';
 import { contextMiddleware, requestContext } from './http/context-middleware';
 import { errorHandler, notFound } from './http/errors';
 import { methodNotAllowed, restRouter } from './http/rest-router';
@@ -28,8 +31,13 @@ export interface App {
 /** Builds the whole application. No side effect at import time; `main.ts` only wires process signals. */
 export async function createApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
+  if (config.auth.jwtSecretGenerated) {
+    logger.warn('JWT_SECRET is not set: using a random key for this process (tokens stop working at restart)');
+  }
   const database = await openDatabase(config, logger);
   try {
+    await ensureFirstAdmin(database.orm.em.fork(), config, logger);
+    const tokens = new TokenService(config.auth);
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', config.trustProxy);
@@ -42,7 +50,9 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       .get(healthHandler(database.orm, config.healthTimeoutMs))
       .all(methodNotAllowed(['GET', 'HEAD']));
     app.use(express.json({ limit: config.bodyLimit }));
-    app.use(['/api', '/graphql'], contextMiddleware(database.orm));
+    app.use('/api', authentication(tokens, config.auth.restAuth === 'required' ? 'rest-required' : 'rest-open'));
+    app.use('/graphql', authentication(tokens, 'graphql'));
+    app.use(['/api', '/graphql'], contextMiddleware(database.orm, tokens));
     app.use('/api', restRouter());
     app.use('/graphql', expressMiddleware(graphql, { context: async ({ res }) => requestContext(res) }));
     app.use(notFound);

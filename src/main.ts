@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createApp } from './app';
+import { StartupError } from './auth/first-admin';
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './logging/logger';
 
@@ -45,6 +46,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StartupError) {
+    process.stderr.write(`cannot start: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG: the deployment must change, a restart alone will not help
+  }
   process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { ConfigError, DEVELOPMENT_ADMIN, loadConfig } from '../src/config/config';
+
+/** What production needs besides defaults: a database and a signing key. */
+const PRODUCTION = {
+  APP_ENV: 'production',
+  DATABASE_URL: 'postgres://u:p@db:5432/app',
+  JWT_SECRET: 'x'.repeat(32),
+};
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -28,14 +35,13 @@ describe('configuration', () => {
   });
 
   test('production defaults: no seed, no introspection, no Sandbox, info logs', () => {
-    const config = loadConfig({ APP_ENV: 'production', DATABASE_URL: 'postgres://u:p@db:5432/app' });
+    const config = loadConfig(PRODUCTION);
     expect(config).toMatchObject({ seed: false, logLevel: 'info', graphql: { introspection: false, sandbox: false } });
   });
 
   test('introspection and Sandbox are switchable', () => {
     const config = loadConfig({
-      APP_ENV: 'production',
-      DATABASE_URL: 'postgres://db/app',
+      ...PRODUCTION,
       GRAPHQL_INTROSPECTION: 'true',
       GRAPHQL_SANDBOX: 'on',
     });
@@ -47,7 +53,68 @@ describe('configuration', () => {
   });
 
   test('production requires DATABASE_URL', () => {
-    expect(problemsOf({ APP_ENV: 'production' })).toEqual([expect.stringMatching(/^DATABASE_URL: is required/)]);
+    expect(problemsOf({ ...PRODUCTION, DATABASE_URL: '' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL: is required/),
+    ]);
+  });
+
+  describe('identity settings', () => {
+    test.each(['production', 'staging'])('APP_ENV=%s without JWT_SECRET stops the start, naming it', (appEnv) => {
+      expect(problemsOf({ ...PRODUCTION, APP_ENV: appEnv, JWT_SECRET: '' })).toEqual([
+        expect.stringMatching(new RegExp(`^JWT_SECRET: is required when APP_ENV=${appEnv}`)),
+      ]);
+    });
+
+    test('a JWT_SECRET shorter than 32 bytes is refused in every environment', () => {
+      expect(problemsOf({ JWT_SECRET: 'x'.repeat(31) })).toEqual([
+        expect.stringMatching(/^JWT_SECRET: must be at least 32 bytes/),
+      ]);
+      // Bytes, not characters: 16 two-byte characters are 32 bytes.
+      expect(loadConfig({ JWT_SECRET: 'é'.repeat(16) }).auth.jwtSecret).toHaveLength(32);
+    });
+
+    test('development without JWT_SECRET generates a random key, and says so', () => {
+      const a = loadConfig({}).auth;
+      const b = loadConfig({}).auth;
+      expect(a.jwtSecretGenerated).toBe(true);
+      expect(a.jwtSecret.length).toBeGreaterThanOrEqual(32);
+      expect(Buffer.from(a.jwtSecret).equals(Buffer.from(b.jwtSecret))).toBe(false);
+      expect(loadConfig({ JWT_SECRET: 'y'.repeat(40) }).auth).toMatchObject({ jwtSecretGenerated: false });
+    });
+
+    test('token defaults: one hour, fixed issuer and audience; TTL bounded', () => {
+      expect(loadConfig({}).auth).toMatchObject({
+        tokenTtlSeconds: 3600,
+        issuer: 'branchloans-gateway',
+        audience: 'branchloans-api',
+        restAuth: 'open',
+      });
+      expect(loadConfig({ JWT_TTL_SECONDS: '900' }).auth.tokenTtlSeconds).toBe(900);
+      expect(problemsOf({ JWT_TTL_SECONDS: '10' })).toEqual([expect.stringMatching(/^JWT_TTL_SECONDS: /)]);
+      expect(problemsOf({ REST_AUTH: 'sometimes' })).toEqual([expect.stringMatching(/^REST_AUTH: /)]);
+    });
+
+    test('the first admin: documented in development (when seeding), from ADMIN_* elsewhere, never the default password', () => {
+      expect(loadConfig({}).auth.admin).toEqual(DEVELOPMENT_ADMIN);
+      expect(loadConfig({ SEED: 'false' }).auth.admin).toBeUndefined();
+      expect(loadConfig(PRODUCTION).auth.admin).toBeUndefined();
+      expect(
+        loadConfig({ ...PRODUCTION, ADMIN_EMAIL: ' Ops@BranchLoans.com ', ADMIN_PASSWORD: 'a long passphrase' }).auth
+          .admin,
+      ).toEqual({ email: 'ops@branchloans.com', password: 'a long passphrase' });
+      expect(
+        problemsOf({ ...PRODUCTION, ADMIN_EMAIL: 'ops@branchloans.com', ADMIN_PASSWORD: DEVELOPMENT_ADMIN.password }),
+      ).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: is the documented development password/)]);
+      expect(problemsOf({ ADMIN_EMAIL: 'ops@branchloans.com' })).toEqual([
+        expect.stringMatching(/^ADMIN_EMAIL, ADMIN_PASSWORD: set both/),
+      ]);
+      expect(problemsOf({ ADMIN_EMAIL: 'ops@branchloans.com', ADMIN_PASSWORD: 'short' })).toEqual([
+        expect.stringMatching(/^ADMIN_PASSWORD: must be at least 8 characters/),
+      ]);
+      expect(problemsOf({ ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'long enough' })).toEqual([
+        expect.stringMatching(/^ADMIN_EMAIL: is not an email address/),
+      ]);
+    });
   });
 
   test.each([

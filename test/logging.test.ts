@@ -3,12 +3,15 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config/config';
+import { Role } from '../src/users/role';
+import { TEST_ADMIN, TEST_JWT_SECRET, tokenFor } from './support/auth';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 /** The request log as operators see it: JSON lines captured from the app's own pino logger. */
 describe('request logging', () => {
   let db: TestDatabase;
   let app: App;
+  let token: string;
   const lines: Record<string, any>[] = [];
 
   beforeAll(async () => {
@@ -19,8 +22,14 @@ describe('request logging', () => {
         done();
       },
     });
-    const config = loadConfig({ APP_ENV: 'production', DATABASE_URL: db.url, LOG_LEVEL: 'info' });
+    const config = loadConfig({
+      APP_ENV: 'production',
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'info',
+      JWT_SECRET: TEST_JWT_SECRET,
+    });
     app = await createApp(config, { logger: pino({ level: 'info' }, sink) });
+    token = await tokenFor(TEST_ADMIN.id, Role.ADMIN);
   });
   afterAll(async () => {
     await app.close();
@@ -35,6 +44,7 @@ describe('request logging', () => {
       .post('/graphql')
       .set('Content-Type', 'application/json')
       .set('X-Request-ID', 'trace-abc-123')
+      .set('Authorization', `Bearer ${token}`)
       .send({ query: 'query CountLoans { loans { totalCount } }', operationName: 'CountLoans' });
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toBe('trace-abc-123');
@@ -45,7 +55,10 @@ describe('request logging', () => {
       req: { id: 'trace-abc-123', method: 'POST', path: '/graphql' },
       res: { statusCode: 200 },
       graphqlOperation: 'CountLoans',
+      userId: TEST_ADMIN.id,
     });
+    // Who called is logged by id; the token itself never is.
+    expect(JSON.stringify(lines)).not.toContain(token);
     expect(typeof logged[0].responseTime).toBe('number');
   });
 
@@ -69,6 +82,7 @@ describe('request logging', () => {
         .post('/graphql')
         .set('Content-Type', 'application/json')
         .set('X-Request-ID', 'trace-err-1')
+        .set('Authorization', `Bearer ${token}`)
         .send({ query: '{ loans { edges { node { id } } } }' });
       expect(res.body.errors).toEqual([
         expect.objectContaining({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }),

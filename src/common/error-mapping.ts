@@ -2,9 +2,11 @@ import { GraphQLError } from 'graphql';
 import {
   BusinessRuleError,
   DomainError,
+  ForbiddenError,
   InvalidArgumentError,
   NotFoundError,
   ServiceUnavailableError,
+  UnauthenticatedError,
   UserErrorCode,
   ValidationError,
   type FieldProblem,
@@ -103,6 +105,14 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (domain instanceof NotFoundError) {
     return new GraphQLError(domain.message, { extensions: { code: 'NOT_FOUND' } });
   }
+  if (domain instanceof UnauthenticatedError) {
+    // A refused token fails the whole request with 401; a missing one only the fields that need it.
+    const http = domain.bearerError ? { http: { status: 401 } } : {};
+    return new GraphQLError(domain.message, { extensions: { code: 'UNAUTHENTICATED', ...http } });
+  }
+  if (domain instanceof ForbiddenError) {
+    return new GraphQLError(domain.message, { extensions: { code: 'FORBIDDEN' } });
+  }
   return internalGraphQLError(error);
 }
 
@@ -150,6 +160,15 @@ export function toRestError(error: unknown): { status: number; body: RestErrorBo
         },
       },
     };
+  }
+  if (domain instanceof UnauthenticatedError) {
+    return { status: 401, body: { error: { code: domain.code, message: domain.message } } };
+  }
+  if (domain instanceof ForbiddenError) {
+    const forbiddenDetails = domain.field
+      ? [{ field: snakeCase(domain.field), code: domain.code, message: domain.message }]
+      : undefined;
+    return { status: 403, body: { error: { code: domain.code, message: domain.message, details: forbiddenDetails } } };
   }
   if (domain instanceof ServiceUnavailableError) {
     return { status: 503, body: { error: { code: domain.code, message: domain.message } } };

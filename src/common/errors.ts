@@ -7,6 +7,7 @@
 export enum UserErrorCode {
   REQUIRED = 'REQUIRED',
   BLANK = 'BLANK',
+  TOO_SHORT = 'TOO_SHORT',
   TOO_LONG = 'TOO_LONG',
   INVALID = 'INVALID',
   OUT_OF_RANGE = 'OUT_OF_RANGE',
@@ -15,6 +16,7 @@ export enum UserErrorCode {
   TAKEN = 'TAKEN',
   INVALID_TRANSITION = 'INVALID_TRANSITION',
   STALE_VERSION = 'STALE_VERSION',
+  INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
 }
 
 /** One problem with one input field; `field` uses the domain's names (`borrowerId`, `amount`...). */
@@ -78,6 +80,30 @@ export class ServiceUnavailableError extends DomainError {
   constructor(
     message = 'The service is temporarily unavailable, please retry',
     override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** No valid identity: no token where one is needed, or a token that is invalid or expired. */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor(
+    message = 'you must be logged in',
+    /** RFC 6750 error for the WWW-Authenticate header, when a token was presented and refused. */
+    readonly bearerError: 'invalid_token' | 'invalid_request' | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** An identified caller acting on something that is not theirs, or beyond their role. */
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+  constructor(
+    message = 'you may not do this',
+    /** The input field naming what the caller may not touch, when there is one. */
+    readonly field: string | null = null,
   ) {
     super(message);
   }

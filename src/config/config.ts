@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -26,7 +27,30 @@ export interface AppConfig {
   bodyLimit: string;
   /** Express 'trust proxy': the proxies whose X-Forwarded-* are believed; false believes none. */
   trustProxy: string | false;
+  auth: AuthConfig;
 }
+
+export interface AuthConfig {
+  /** HS256 key (at least 32 bytes). */
+  jwtSecret: Uint8Array;
+  /** True when no JWT_SECRET was given (development only): tokens die with the process. */
+  jwtSecretGenerated: boolean;
+  tokenTtlSeconds: number;
+  issuer: string;
+  audience: string;
+  /** The first admin, created at start when no admin exists. */
+  admin: { email: string; password: string } | undefined;
+  /** `open`: /api/* as the legacy API had it (no token). `required`: a bearer token on every /api/* call. */
+  restAuth: RestAuthMode;
+}
+
+export const REST_AUTH_MODES = ['open', 'required'] as const;
+export type RestAuthMode = (typeof REST_AUTH_MODES)[number];
+
+/** Documented in the README; only ever used in development, and refused anywhere else. */
+export const DEVELOPMENT_ADMIN = { email: 'admin@branchloans.com', password: 'dev-admin-password' } as const;
+export const PASSWORD_LIMITS = { min: 8, max: 128 } as const;
+export const JWT_SECRET_MIN_BYTES = 32;
 
 export const APP_ENVS = ['development', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
@@ -112,6 +136,27 @@ const envSchema = z.object({
   HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
   TRUST_PROXY: trustProxy.optional(),
+  JWT_SECRET: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') >= JWT_SECRET_MIN_BYTES, {
+      message: `must be at least ${JWT_SECRET_MIN_BYTES} bytes (for example: openssl rand -base64 48)`,
+    })
+    .optional(),
+  JWT_TTL_SECONDS: int(60, 7 * 24 * 3600).default(3600),
+  JWT_ISSUER: z.string().trim().min(1).default('branchloans-gateway'),
+  JWT_AUDIENCE: z.string().trim().min(1).default('branchloans-api'),
+  ADMIN_EMAIL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: 'is not an email address' })
+    .optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(PASSWORD_LIMITS.min, { message: `must be at least ${PASSWORD_LIMITS.min} characters` })
+    .max(PASSWORD_LIMITS.max, { message: `must be at most ${PASSWORD_LIMITS.max} characters` })
+    .optional(),
+  REST_AUTH: z.enum(REST_AUTH_MODES).default('open'),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -139,7 +184,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (isProduction && !e.DATABASE_URL) {
     problems.push('DATABASE_URL: is required when APP_ENV=production (no embedded database in production)');
   }
+  const isDevelopment = e.APP_ENV === 'development';
+  if (!isDevelopment && !e.JWT_SECRET) {
+    problems.push(
+      `JWT_SECRET: is required when APP_ENV=${e.APP_ENV} (at least ${JWT_SECRET_MIN_BYTES} bytes; only development generates one)`,
+    );
+  }
+  if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL, ADMIN_PASSWORD: set both or neither');
+  }
+  if (!isDevelopment && e.ADMIN_PASSWORD === DEVELOPMENT_ADMIN.password) {
+    problems.push(
+      `ADMIN_PASSWORD: is the documented development password; choose another one for APP_ENV=${e.APP_ENV}`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+
+  const admin =
+    e.ADMIN_EMAIL !== undefined && e.ADMIN_PASSWORD !== undefined
+      ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
+      : isDevelopment && (e.SEED ?? true)
+        ? { ...DEVELOPMENT_ADMIN }
+        : undefined;
 
   return {
     appEnv: e.APP_ENV,
@@ -159,5 +225,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     bodyLimit: e.BODY_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
+    auth: {
+      jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : new Uint8Array(randomBytes(48)),
+      jwtSecretGenerated: !e.JWT_SECRET,
+      tokenTtlSeconds: e.JWT_TTL_SECONDS,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      admin,
+      restAuth: e.REST_AUTH,
+    },
   };
 }

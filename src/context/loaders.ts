@@ -9,6 +9,8 @@ import {
   type LoanListArgs,
 } from '../loans/loan.queries';
 import { User } from '../users/user.entity';
+import { canSeeBorrower, type Viewer } from '../auth/viewer';
+import { LoanEvent } from '../loans/loan-event.entity';
 
 /**
  * Per-request batching: one SQL statement per relation per level of a query, whatever the page size.
@@ -20,9 +22,13 @@ export interface Loaders {
   /** A page of a borrower's loans; one loader (and so one batch) per distinct argument set. */
   loanPageByBorrower(args: LoanListArgs): DataLoader<string, Page<Loan>>;
   loanCountByBorrower(filter: LoanFilterData | null | undefined): DataLoader<string, number>;
+  /** Audit trails of many loans in one statement, oldest event first. */
+  loanEventsByLoan: DataLoader<string, LoanEvent[]>;
+  /** A user the viewer may see, or null (an admin who approved a borrower's loan is not theirs to see). */
+  visibleUserById: DataLoader<string, User | null>;
 }
 
-export function createLoaders(em: EntityManager): Loaders {
+export function createLoaders(em: EntityManager, viewer: Viewer): Loaders {
   const memo = <T>(cache: Map<string, T>, key: unknown, make: () => T): T => {
     const k = JSON.stringify(key ?? null);
     let value = cache.get(k);
@@ -40,6 +46,18 @@ export function createLoaders(em: EntityManager): Loaders {
       const users = await em.find(User, { id: { $in: [...ids] } });
       const byId = new Map(users.map((u) => [u.id, u]));
       return ids.map((id) => byId.get(id) ?? null);
+    }),
+    loanEventsByLoan: new DataLoader(async (loanIds) => {
+      const events = await em.find(LoanEvent, { loan: { $in: [...loanIds] } }, { orderBy: { id: 'asc' } });
+      const byLoan = new Map<string, LoanEvent[]>(loanIds.map((id) => [id, []]));
+      for (const event of events) byLoan.get(event.loan.id)?.push(event);
+      return loanIds.map((id) => byLoan.get(id) ?? []);
+    }),
+    visibleUserById: new DataLoader(async (ids) => {
+      const users = await Promise.all(
+        ids.map((id) => (canSeeBorrower(viewer, id) ? loaders.userById.load(id) : Promise.resolve(null))),
+      );
+      return users;
     }),
     loanCountByBorrower: (filter) =>
       memo(countLoaders, filter, () => new DataLoader((ids) => countLoansByBorrower(em, ids, filter))),

@@ -95,6 +95,18 @@ export async function seedDatabase(em: EntityManager, logger: Logger): Promise<{
       .onConflict('id')
       .ignore()
       .execute<QueryResult>('run');
+    // Each seed loan's first audit event (the system's, so no actor), once: a re-run finds them there.
+    await tx.getConnection().execute(
+      `insert into loan_events (loan_id, from_status, to_status, actor_id, actor_role, at, reason)
+       select l.id, null, l.status, null, null, l.created_at, 'seed data'
+       from loans l
+       where l.id in (${SEED_LOANS.map(() => '?').join(', ')})
+         and not exists (select 1 from loan_events e where e.loan_id = l.id)
+       order by l.id`,
+      SEED_LOANS.map((loan) => loan.id),
+      'run',
+      tx.getTransactionContext(),
+    );
     const inserted = { users: users.affectedRows, loans: loans.affectedRows };
     logger.info(inserted, 'seed data ensured');
     return inserted;

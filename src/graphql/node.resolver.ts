@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { isUuid } from '../common/ids';
 import { LoanType } from '../loans/loan.types';
@@ -13,7 +13,11 @@ import { Node } from './common-types';
  */
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, { nullable: true, description: 'Any object by its id; null when it does not exist.' })
+  @Authorized()
+  @Query(() => Node, {
+    nullable: true,
+    description: 'Any object by its id; null when it does not exist or is not yours.',
+  })
   async node(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | User | null> {
     const loan = isUuid(id) ? await ctx.services.loans.findById(id) : null;
     return loan ?? ctx.services.users.findById(id);

@@ -1,6 +1,10 @@
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import { toGraphQLError } from '../common/error-mapping';
+import { ActivityResolver } from '../activity/activity.resolver';
+import { authChecker } from '../auth/auth-checker';
+import { AuthResolver } from '../auth/auth.resolver';
+import { LoanEventResolver } from '../loans/loan-event.resolver';
 import { LoanResolver } from '../loans/loan.resolver';
 import { StatsResolver } from '../stats/stats.resolver';
 import { UserResolver } from '../users/user.resolver';
@@ -18,7 +22,18 @@ const mapErrors: MiddlewareFn = async (_action, next) => {
 
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [LoanResolver, UserResolver, StatsResolver, NodeResolver],
+    resolvers: [
+      AuthResolver,
+      LoanResolver,
+      LoanEventResolver,
+      UserResolver,
+      StatsResolver,
+      ActivityResolver,
+      NodeResolver,
+    ],
+    authChecker,
+    // Unannotated fields stay open; every root field says who may call it (test/auth/matrix.test.ts).
+    authMode: 'error',
     orphanedTypes: NODE_TYPES,
     globalMiddlewares: [mapErrors],
     // Validation is done by the domain services (one rule for REST and GraphQL), not by class-validator.

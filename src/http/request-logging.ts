@@ -27,7 +27,9 @@ export function requestLogging(logger: Logger) {
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
     customProps: (_req, res) => {
       const context = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context;
-      return context?.logFields.graphqlOperation ? { graphqlOperation: context.logFields.graphqlOperation } : {};
+      // Who called (the user id, never the token) and which operation: every field is optional.
+      const fields = context?.logFields ?? {};
+      return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
     },
     serializers: {
       req: (req: { id: string; method: string; url: string; remoteAddress?: string; raw?: { ip?: string } }) => ({

@@ -19,6 +19,8 @@ export interface LoanFilterData {
   createdAfter?: Date | null;
   /** Exclusive upper bound. */
   createdBefore?: Date | null;
+  /** Set by the service, never by a client: confines the list to one borrower's loans (AND with the rest). */
+  ownedBy?: string | null;
 }
 
 export interface LoanOrderData {
@@ -65,6 +67,7 @@ export function applyLoanFilter(qb: QueryBuilder<Loan>, filter: LoanFilterData |
   if (isSet(filter.status) && filter.status.length > 0) qb.andWhere({ status: { $in: filter.status } });
   if (isSet(filter.currency)) qb.andWhere({ currency: filter.currency.trim().toUpperCase() });
   if (isSet(filter.borrowerId)) qb.andWhere({ borrower: filter.borrowerId });
+  if (isSet(filter.ownedBy)) qb.andWhere(`${alias}.borrower_id = ?`, [filter.ownedBy]);
   if (filter.createdAfter) qb.andWhere(`${alias}.created_at >= ?`, [filter.createdAfter]);
   if (filter.createdBefore) qb.andWhere(`${alias}.created_at < ?`, [filter.createdBefore]);
 }

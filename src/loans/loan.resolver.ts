@@ -1,9 +1,27 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Authorized,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { UserType } from '../users/user.types';
 import type { User } from '../users/user.entity';
+import { Role } from '../users/role';
+import { canSeeBorrower } from '../auth/viewer';
+import type { LoanEvent } from './loan-event.entity';
+import { LoanEventType } from './loan-event.types';
 import { Loan } from './loan.entity';
 import { LoanStatus } from './loan-status';
 import {
@@ -49,12 +67,19 @@ const CREATE_LOAN_FIELDS: Record<string, string[]> = {
 
 @Resolver(() => LoanType)
 export class LoanResolver {
-  @Query(() => LoanType, { nullable: true, description: 'A loan by id; null when it does not exist.' })
+  @Authorized()
+  @Query(() => LoanType, {
+    nullable: true,
+    description: 'A loan by id; null when it does not exist or is not yours (borrowers see their own loans).',
+  })
   loan(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | null> {
     return ctx.services.loans.findById(id);
   }
 
-  @Query(() => LoanConnection, { description: 'Loans, newest first unless `orderBy` says otherwise.' })
+  @Authorized()
+  @Query(() => LoanConnection, {
+    description: 'Loans, newest first unless `orderBy` says otherwise. A borrower sees their own loans only.',
+  })
   async loans(@Args(() => LoansArgs) args: LoansArgs, @Ctx() ctx: RequestContext): Promise<LoanConnection> {
     return LoanConnection.from(await ctx.services.loans.list(args));
   }
@@ -67,19 +92,31 @@ export class LoanResolver {
     return user;
   }
 
+  @FieldResolver(() => [LoanEventType], {
+    description: 'The audit trail, oldest first: creation, then every status change. Batched across loans.',
+  })
+  history(@Root() loan: Loan, @Ctx() ctx: RequestContext): Promise<LoanEvent[]> {
+    // Loans reach a caller only through the scoped services; this guard keeps it so if that ever changes.
+    if (!canSeeBorrower(ctx.viewer, loan.borrower.id)) return Promise.resolve([]);
+    return ctx.loaders.loanEventsByLoan.load(loan.id);
+  }
+
   @FieldResolver(() => Money)
   amount(@Root() loan: Loan): Money {
     return { amount: loan.amount, currencyCode: loan.currency };
   }
 
-  @Mutation(() => CreateLoanPayload, { description: 'Applies for a loan; it starts PENDING.' })
+  @Authorized()
+  @Mutation(() => CreateLoanPayload, {
+    description: 'Applies for a loan; it starts PENDING. A borrower applies for themselves; an admin for anyone.',
+  })
   createLoan(@Arg('input', () => CreateLoanInput) input: CreateLoanInput, @Ctx() ctx: RequestContext) {
     return mutationPayload(
       'loan',
       () =>
         ctx.services.loans.create(
           {
-            borrowerId: input.borrowerId,
+            borrowerId: input.borrowerId ?? undefined,
             amount: input.amount.amount,
             currency: input.amount.currencyCode,
             termMonths: input.termMonths,
@@ -91,26 +128,31 @@ export class LoanResolver {
     );
   }
 
+  @Authorized(Role.ADMIN)
   @Mutation(() => ApproveLoanPayload, { description: 'PENDING to APPROVED.' })
   approveLoan(@Arg('input', () => ApproveLoanInput) input: ApproveLoanInput, @Ctx() ctx: RequestContext) {
     return this.transition(ctx, input, LoanStatus.APPROVED);
   }
 
+  @Authorized(Role.ADMIN)
   @Mutation(() => RejectLoanPayload, { description: 'PENDING to REJECTED.' })
   rejectLoan(@Arg('input', () => RejectLoanInput) input: RejectLoanInput, @Ctx() ctx: RequestContext) {
     return this.transition(ctx, input, LoanStatus.REJECTED);
   }
 
+  @Authorized(Role.ADMIN)
   @Mutation(() => DisburseLoanPayload, { description: 'APPROVED to DISBURSED.' })
   disburseLoan(@Arg('input', () => DisburseLoanInput) input: DisburseLoanInput, @Ctx() ctx: RequestContext) {
     return this.transition(ctx, input, LoanStatus.DISBURSED);
   }
 
+  @Authorized(Role.ADMIN)
   @Mutation(() => MarkLoanRepaidPayload, { description: 'DISBURSED to REPAID.' })
   markLoanRepaid(@Arg('input', () => MarkLoanRepaidInput) input: MarkLoanRepaidInput, @Ctx() ctx: RequestContext) {
     return this.transition(ctx, input, LoanStatus.REPAID);
   }
 
+  @Authorized(Role.ADMIN)
   @Mutation(() => MarkLoanDefaultedPayload, { description: 'DISBURSED to DEFAULTED.' })
   markLoanDefaulted(
     @Arg('input', () => MarkLoanDefaultedInput) input: MarkLoanDefaultedInput,
@@ -121,7 +163,7 @@ export class LoanResolver {
 
   private transition(ctx: RequestContext, input: LoanTransitionInput, to: LoanStatus) {
     return mutationPayload('loan', () =>
-      ctx.services.loans.transition(input.loanId, to, { expectedVersion: input.expectedVersion }),
+      ctx.services.loans.transition(input.loanId, to, { expectedVersion: input.expectedVersion, reason: input.reason }),
     );
   }
 }

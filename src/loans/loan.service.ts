@@ -1,12 +1,16 @@
 import { OptimisticLockError, type EntityManager } from '@mikro-orm/postgresql';
-import { BusinessRuleError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
+import { recordActivity } from '../activity/activity.recorder';
+import { ActivityKind } from '../activity/activity-event.entity';
+import { actorId, actorRole, borrowerScope, requireAdmin, type Viewer } from '../auth/viewer';
+import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { User } from '../users/user.entity';
 import { Role } from '../users/role';
 import { Loan } from './loan.entity';
+import { LoanEvent } from './loan-event.entity';
 import { canTransition, LoanStatus } from './loan-status';
 import { findLoanPage, forEachLoanBatch, type LoanListArgs } from './loan.queries';
-import { validateCreateLoan, type CreateLoanCommand } from './loan.validation';
+import { validateCreateLoan, validateReason, type CreateLoanCommand } from './loan.validation';
 import type { Page } from '../common/cursor';
 
 export interface CreateLoanOptions {
@@ -17,28 +21,52 @@ export interface CreateLoanOptions {
 export interface TransitionOptions {
   /** Optimistic concurrency from the client: refuse if the loan has moved on since it was read. */
   expectedVersion?: number | null;
+  /** Why, for the audit trail (at most 500 characters). */
+  reason?: unknown;
 }
 
-/** Loan rules, reads and writes. REST and GraphQL both call this; a rule lives here once. */
+/**
+ * Loan rules, reads and writes. REST and GraphQL both call this; a rule lives here once, and so does
+ * who may do what: a borrower sees and applies for their own loans only; lifecycle actions are for admins.
+ */
 export class LoanService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly viewer: Viewer,
+  ) {}
 
-  /** `null` for unknown and malformed ids alike: ids leak nothing. */
+  /** `null` for unknown, malformed and not-yours ids alike: ids leak nothing. */
   async findById(id: string): Promise<Loan | null> {
+    const scope = borrowerScope(this.viewer);
     if (!isUuid(id)) return null;
-    return this.em.findOne(Loan, { id: id.toLowerCase() });
+    return this.em.findOne(Loan, { id: id.toLowerCase(), ...(scope === null ? {} : { borrower: scope }) });
   }
 
   list(args: LoanListArgs): Promise<Page<Loan>> {
-    return findLoanPage(this.em, args);
+    const scope = borrowerScope(this.viewer);
+    return findLoanPage(this.em, scope === null ? args : { ...args, filter: { ...args.filter, ownedBy: scope } });
   }
 
-  /** Every loan, newest first, in keyset batches of plain rows inside one snapshot (the legacy list). */
+  /** Every visible loan, newest first, in keyset batches of plain rows inside one snapshot (the legacy list). */
   forEachBatch(onBatch: Parameters<typeof forEachLoanBatch>[1]): Promise<number> {
-    return forEachLoanBatch(this.em, onBatch);
+    const scope = borrowerScope(this.viewer);
+    return forEachLoanBatch(this.em, onBatch, scope === null ? {} : { scope: { borrowerId: scope } });
   }
 
+  /**
+   * A loan application. A borrower applies for themselves (`borrowerId` may be omitted, and naming anyone
+   * else is FORBIDDEN); an admin names the borrower. Creation is the loan's first audit event and counts as
+   * an application in the activity analytics, all in one transaction.
+   */
   async create(command: CreateLoanCommand, options: CreateLoanOptions): Promise<Loan> {
+    const scope = borrowerScope(this.viewer);
+    if (scope !== null) {
+      const asked = command.borrowerId;
+      if (asked === undefined || asked === null) command = { ...command, borrowerId: scope };
+      else if (typeof asked !== 'string' || asked.trim() !== scope) {
+        throw new ForbiddenError('a borrower may only apply for a loan for themselves', 'borrowerId');
+      }
+    }
     const valid = validateCreateLoan(command);
     return this.em.transactional(async (em) => {
       if (options.registerUnknownBorrower) {
@@ -63,9 +91,23 @@ export class LoanService {
         interestRateApr: valid.interestRateApr,
         status: LoanStatus.PENDING,
       });
+      em.create(LoanEvent, {
+        loan,
+        fromStatus: null,
+        toStatus: LoanStatus.PENDING,
+        actor: this.actorReference(em),
+        actorRole: actorRole(this.viewer),
+        at: loan.createdAt,
+      });
+      recordActivity(em, valid.borrowerId, ActivityKind.LOAN_APPLICATION, loan.createdAt);
       await em.flush();
       return loan;
     });
+  }
+
+  private actorReference(em: EntityManager): User | null {
+    const id = actorId(this.viewer);
+    return id === null ? null : em.getReference(User, id);
   }
 
   /**
@@ -74,6 +116,8 @@ export class LoanService {
    * after the first committed, INVALID_TRANSITION naming the new status).
    */
   async transition(loanId: string, to: LoanStatus, options: TransitionOptions = {}): Promise<Loan> {
+    requireAdmin(this.viewer);
+    const reason = validateReason(options.reason);
     try {
       return await this.em.transactional(async (em) => {
         const loan = isUuid(loanId) ? await em.findOne(Loan, { id: loanId.toLowerCase() }) : null;
@@ -93,7 +137,18 @@ export class LoanService {
             message: `cannot move a loan from ${loan.status.toUpperCase()} to ${to.toUpperCase()}; its status is ${loan.status.toUpperCase()}`,
           });
         }
+        const from = loan.status;
         loan.status = to;
+        em.create(LoanEvent, {
+          loan,
+          fromStatus: from,
+          toStatus: to,
+          actor: this.actorReference(em),
+          actorRole: actorRole(this.viewer),
+          reason,
+        });
+        // One transaction: if the UPDATE (checked against `version`) loses a race, the event's INSERT is
+        // rolled back with it, so a refused transition leaves no event.
         await em.flush();
         return loan;
       });

@@ -72,8 +72,12 @@ export class LoanOrder implements LoanOrderData {
 
 @InputType({ description: 'A loan application; the loan starts PENDING.' })
 export class CreateLoanInput {
-  @Field(() => ID, { description: 'An existing user.' })
-  borrowerId!: string;
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'An existing user. Borrowers may omit it (it is themselves) and may not name anyone else; admins must give it.',
+  })
+  borrowerId?: string | null;
 
   @Field(() => MoneyInput, {
     description: `Greater than 0 and at most ${LOAN_LIMITS.maxAmount}, two decimal places at most.`,
@@ -94,6 +98,12 @@ export class LoanTransitionInput {
 
   @Field(() => Int, { nullable: true, description: 'Refuse (STALE_VERSION) unless the loan is still at this version.' })
   expectedVersion?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why, kept in the audit trail (`Loan.history`); at most 500 characters.',
+  })
+  reason?: string | null;
 }
 
 @InputType()

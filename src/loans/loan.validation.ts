@@ -1,6 +1,7 @@
 import { isCurrencyCode } from '../common/currency';
 import { parseDecimal, toFixedScale, type Decimal } from '../common/decimal';
 import { UserErrorCode, ValidationError, type FieldProblem } from '../common/errors';
+import { LOAN_EVENT_REASON_MAX } from './loan-event.entity';
 import { LOAN_LIMITS } from './loan-limits';
 
 /** A loan application as it arrives from either adapter: nothing is trusted yet. */
@@ -118,4 +119,19 @@ function readMoney(
     return null;
   }
   return decimal;
+}
+
+/** A reason for the audit trail: optional, trimmed, at most LOAN_EVENT_REASON_MAX characters; blank is none. */
+export function validateReason(reason: unknown): string | null {
+  if (reason === undefined || reason === null) return null;
+  if (typeof reason !== 'string') {
+    throw new ValidationError([{ field: 'reason', code: UserErrorCode.INVALID, message: 'must be a string' }]);
+  }
+  const trimmed = reason.trim();
+  if (trimmed.length > LOAN_EVENT_REASON_MAX) {
+    throw new ValidationError([
+      { field: 'reason', code: UserErrorCode.TOO_LONG, message: `must be at most ${LOAN_EVENT_REASON_MAX} characters` },
+    ]);
+  }
+  return trimmed === '' ? null : trimmed;
 }

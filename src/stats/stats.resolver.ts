@@ -1,10 +1,14 @@
-import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
+import { Role } from '../users/role';
 import { DailyLoanStats, LoanStats, LoanStatsFilter } from './stats.types';
 
 @Resolver(() => LoanStats)
 export class StatsResolver {
-  @Query(() => LoanStats, { description: 'Counts, per-status and per-currency figures, and a per-day series.' })
+  @Authorized(Role.ADMIN)
+  @Query(() => LoanStats, {
+    description: 'Counts, per-status and per-currency figures, and a per-day series. Admins only.',
+  })
   async loanStats(
     @Arg('filter', () => LoanStatsFilter, { nullable: true }) filter: LoanStatsFilter | null,
     @Ctx() ctx: RequestContext,

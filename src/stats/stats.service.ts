@@ -1,4 +1,5 @@
 import { raw, type EntityManager } from '@mikro-orm/postgresql';
+import { requireAdmin, type Viewer } from '../auth/viewer';
 import { InvalidArgumentError } from '../common/errors';
 import { Loan } from '../loans/loan.entity';
 import { applyLoanFilter } from '../loans/loan.queries';
@@ -49,10 +50,14 @@ interface GroupRow {
 
 /** Aggregates are computed by PostgreSQL on numeric values: no float ever touches money. */
 export class StatsService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly viewer: Viewer,
+  ) {}
 
   /** Totals, per status and per currency, in ONE statement (GROUPING SETS). */
   async summary(filter: StatsFilter = {}): Promise<LoanStatsData> {
+    requireAdmin(this.viewer);
     const qb = this.em
       .createQueryBuilder(Loan, 'l')
       .select([
@@ -96,6 +101,7 @@ export class StatsService {
    * the range is open), days without loans included with zero counts.
    */
   async daily(filter: StatsFilter = {}): Promise<DailyFigures[]> {
+    requireAdmin(this.viewer);
     const { from, to } = await this.dailyBounds(filter);
     if (!from || !to || from > to) return [];
     const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;

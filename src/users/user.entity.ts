@@ -5,7 +5,7 @@ import { Role } from './role';
 @Index({ name: 'users_created_at_id_idx', properties: ['createdAt', 'id'] })
 @Index({ name: 'users_role_created_at_id_idx', properties: ['role', 'createdAt', 'id'] })
 export class User {
-  [OptionalProps]?: 'firstName' | 'lastName' | 'email' | 'role' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'firstName' | 'lastName' | 'email' | 'role' | 'passwordHash' | 'createdAt' | 'updatedAt';
 
   /** Opaque string id; legacy borrower ids (`usr_kenya_001`) are user ids. */
   @PrimaryKey({ type: 'string', length: 64 })
@@ -23,6 +23,13 @@ export class User {
 
   @Enum({ items: () => Role })
   role: Role = Role.BORROWER;
+
+  /**
+   * Argon2id (PHC string). `null` for users who cannot log in (legacy borrowers registered by the REST shim).
+   * `lazy`: never loaded unless asked for, so it cannot leak through an entity that is serialised or logged.
+   */
+  @Property({ type: 'text', nullable: true, lazy: true, hidden: true })
+  passwordHash: string | null = null;
 
   @Property({ type: 'datetime', length: 3 })
   createdAt: Date = new Date();

@@ -8,6 +8,8 @@ import type { Role } from './role';
 export interface UserFilterData {
   role?: Role[] | null;
   email?: string | null;
+  /** Set by the service, never by a client: confines the list to this one user. */
+  ownedBy?: string | null;
 }
 
 export interface UserListArgs {
@@ -23,6 +25,7 @@ function applyUserFilter(qb: QueryBuilder<User>, filter: UserFilterData | null |
   if (!filter) return;
   if (isSet(filter.role) && filter.role.length > 0) qb.andWhere({ role: { $in: filter.role } });
   if (isSet(filter.email)) qb.andWhere({ email: filter.email.trim().toLowerCase() });
+  if (isSet(filter.ownedBy)) qb.andWhere({ id: filter.ownedBy });
 }
 
 /** Newest users first, keyset-paginated on the (created_at, id) index. */

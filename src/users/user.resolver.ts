@@ -1,10 +1,25 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Authorized,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { LoansArgs } from '../loans/loan.resolver';
 import { LoanConnection } from '../loans/loan.types';
 import { User } from './user.entity';
+import { Role } from './role';
 import {
   CreateUserInput,
   CreateUserPayload,
@@ -29,12 +44,17 @@ class UsersArgs {
 
 @Resolver(() => UserType)
 export class UserResolver {
-  @Query(() => UserType, { nullable: true, description: 'A user by id; null when it does not exist.' })
+  @Authorized()
+  @Query(() => UserType, {
+    nullable: true,
+    description: 'A user by id; null when it does not exist or is not you (borrowers see themselves only).',
+  })
   user(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<User | null> {
     return ctx.services.users.findById(id);
   }
 
-  @Query(() => UserConnection, { description: 'Users, newest first.' })
+  @Authorized()
+  @Query(() => UserConnection, { description: 'Users, newest first. A borrower sees only themselves.' })
   async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: RequestContext): Promise<UserConnection> {
     return UserConnection.from(await ctx.services.users.list(args));
   }
@@ -50,12 +70,16 @@ export class UserResolver {
     return LoanConnection.from(page);
   }
 
-  @Mutation(() => CreateUserPayload)
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateUserPayload, { description: 'Creates a user with any role. Admins only.' })
   createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: RequestContext) {
     return mutationPayload('user', () => ctx.services.users.create(input));
   }
 
-  @Mutation(() => UpdateUserPayload)
+  @Authorized()
+  @Mutation(() => UpdateUserPayload, {
+    description: 'Admins update anyone; a borrower updates their own account, without changing its role.',
+  })
   updateUser(@Arg('input', () => UpdateUserInput) input: UpdateUserInput, @Ctx() ctx: RequestContext) {
     const { id, ...fields } = input;
     return mutationPayload('user', () => ctx.services.users.update(id, fields));

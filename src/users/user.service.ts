@@ -1,24 +1,36 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { borrowerScope, requireAdmin, type Viewer } from '../auth/viewer';
 import type { Page } from '../common/cursor';
-import { NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
+import { ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
 import { newUserId } from '../common/ids';
 import { User } from './user.entity';
 import { findUserPage, type UserListArgs } from './user.queries';
 import { validateUserFields, type UserFieldsCommand } from './user.validation';
 
+/**
+ * Users: reads and writes, with who may do what. A borrower sees and edits themselves only (never their
+ * role); admins see everyone and create users with any role.
+ */
 export class UserService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly viewer: Viewer,
+  ) {}
 
+  /** `null` for unknown and not-yours ids alike. */
   findById(id: string): Promise<User | null> {
-    if (id.length > 64) return Promise.resolve(null);
+    const scope = borrowerScope(this.viewer);
+    if (id.length > 64 || (scope !== null && scope !== id)) return Promise.resolve(null);
     return this.em.findOne(User, { id });
   }
 
   list(args: UserListArgs): Promise<Page<User>> {
-    return findUserPage(this.em, args);
+    const scope = borrowerScope(this.viewer);
+    return findUserPage(this.em, scope === null ? args : { ...args, filter: { ...args.filter, ownedBy: scope } });
   }
 
   async create(command: UserFieldsCommand): Promise<User> {
+    requireAdmin(this.viewer);
     const fields = validateUserFields(command);
     return this.saving(async (em) => {
       const user = em.create(User, { id: newUserId(), ...fields });
@@ -28,10 +40,16 @@ export class UserService {
   }
 
   async update(id: string, command: UserFieldsCommand): Promise<User> {
+    const scope = borrowerScope(this.viewer);
+    // Another's account is FORBIDDEN whether or not it exists: ids leak nothing.
+    if (scope !== null && scope !== id) throw new ForbiddenError('you may only update your own account', 'id');
     const fields = validateUserFields(command);
     return this.saving(async (em) => {
       const user = await em.findOne(User, { id });
       if (!user) throw new NotFoundError('User', id, 'id');
+      if (scope !== null && fields.role !== undefined && fields.role !== user.role) {
+        throw new ForbiddenError('only an admin may change a role', 'role');
+      }
       em.assign(user, fields);
       await em.flush();
       return user;
@@ -43,12 +61,14 @@ export class UserService {
     try {
       return await this.em.transactional(work);
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        throw new ValidationError([
-          { field: 'email', code: UserErrorCode.TAKEN, message: 'is already used by another user' },
-        ]);
-      }
+      if (error instanceof UniqueConstraintViolationException) throw emailTaken();
       throw error;
     }
   }
+}
+
+export function emailTaken(): ValidationError {
+  return new ValidationError([
+    { field: 'email', code: UserErrorCode.TAKEN, message: 'is already used by another user' },
+  ]);
 }

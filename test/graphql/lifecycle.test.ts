@@ -1,3 +1,4 @@
+import { ADMIN_VIEWER } from '../support/auth';
 import { randomUUID } from 'node:crypto';
 import { OptimisticLockError } from '@mikro-orm/postgresql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -221,8 +222,8 @@ describe('concurrency', () => {
   test('LoanService turns a lost race into STALE_VERSION naming the new status', async () => {
     const loan = await newLoan(LoanStatus.PENDING);
     // The slow service read the loan (version 1) before the fast one changed it.
-    const slow = new LoanService(t.app.orm.em.fork());
-    const fast = new LoanService(t.app.orm.em.fork());
+    const slow = new LoanService(t.app.orm.em.fork(), ADMIN_VIEWER);
+    const fast = new LoanService(t.app.orm.em.fork(), ADMIN_VIEWER);
     expect(await slow.findById(loan.id)).toMatchObject({ status: LoanStatus.PENDING, version: 1 });
 
     await expect(fast.transition(loan.id, LoanStatus.APPROVED)).resolves.toMatchObject({ version: 2 });

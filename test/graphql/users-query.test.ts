@@ -10,10 +10,13 @@ import { LoanStatus } from '../../src/loans/loan-status';
 import { Role } from '../../src/users/role';
 import type { User } from '../../src/users/user.entity';
 import { startTestApp, type TestApp } from '../support/app';
+import { TEST_ADMIN } from '../support/auth';
 import { createBorrower } from '../support/factories';
 import { errorCodes, insertLoans, newestFirst, type GraphQLResult } from './helpers';
 
-/** The only users of this file's database. */
+/** The test admin every test database has (the oldest user), whose token `t.graphql` sends. */
+const testAdmin = { id: TEST_ADMIN.id } as User;
+/** With testAdmin, the only users of this file's database. */
 let t: TestApp;
 let amina: User;
 let admin: User;
@@ -55,7 +58,8 @@ afterAll(() => t.close());
 
 const byIdDesc = (a: User, b: User) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 /** Newest first; admin and tiedWithAdmin share createdAt, so id (descending) decides. */
-const allUsersInOrder = () => [newest, otherAdmin, ...[admin, tiedWithAdmin].sort(byIdDesc), amina].map((u) => u.id);
+const allUsersInOrder = () =>
+  [newest, otherAdmin, ...[admin, tiedWithAdmin].sort(byIdDesc), amina, testAdmin].map((u) => u.id);
 
 describe('user(id)', () => {
   test('returns the user', async () => {
@@ -92,14 +96,14 @@ describe('users', () => {
   test('newest first, ties broken by id, with totalCount', async () => {
     const res = await t.graphql(UsersPageDocument, {});
     expect(res.body.data!.users.edges.map((e) => e.node.id)).toEqual(allUsersInOrder());
-    expect(res.body.data!.users.totalCount).toBe(5);
+    expect(res.body.data!.users.totalCount).toBe(6);
     expect(res.body.data!.users.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: false });
   });
 
   test.each([
-    [1, [1, 1, 1, 1, 1]],
-    [2, [2, 2, 1]],
-    [3, [3, 2]],
+    [1, [1, 1, 1, 1, 1, 1]],
+    [2, [2, 2, 2]],
+    [3, [3, 3]],
   ])('first: %i and endCursor walk every user exactly once, ties included', async (first, expectedSizes) => {
     const ids: string[] = [];
     const sizes: number[] = [];
@@ -107,7 +111,7 @@ describe('users', () => {
     for (;;) {
       const res: GraphQLResult<UsersPageQuery> = await t.graphql(UsersPageDocument, { first, after });
       const { edges, pageInfo, totalCount } = res.body.data!.users;
-      expect(totalCount).toBe(5);
+      expect(totalCount).toBe(6);
       expect(pageInfo.hasPreviousPage).toBe(after !== null);
       expect(pageInfo.startCursor).toBe(edges[0]?.cursor ?? null);
       expect(pageInfo.endCursor).toBe(edges[edges.length - 1]?.cursor ?? null);
@@ -122,16 +126,16 @@ describe('users', () => {
 
   test.each([
     [0, 1],
-    [1000, 5],
+    [1000, 6],
   ])('first: %i is clamped (%i users)', async (first, count) => {
     const res = await t.graphql(UsersPageDocument, { first });
     expect(res.body.data!.users.edges).toHaveLength(count);
   });
 
   const filters: [string, UserFilter, () => User[]][] = [
-    ['role ADMIN', { role: ['ADMIN'] }, () => [otherAdmin, admin]],
+    ['role ADMIN', { role: ['ADMIN'] }, () => [otherAdmin, admin, testAdmin]],
     ['role BORROWER', { role: ['BORROWER'] }, () => [newest, tiedWithAdmin, amina]],
-    ['both roles', { role: ['BORROWER', 'ADMIN'] }, () => [newest, otherAdmin, tiedWithAdmin, admin, amina]],
+    ['both roles', { role: ['BORROWER', 'ADMIN'] }, () => [newest, otherAdmin, tiedWithAdmin, admin, amina, testAdmin]],
     ['email, exact', { email: 'amina@example.com' }, () => [amina]],
     ['email, case-insensitive and trimmed', { email: '  AMINA@Example.COM ' }, () => [amina]],
     ['email nobody has', { email: 'nobody@example.com' }, () => []],
@@ -165,7 +169,7 @@ describe('users', () => {
       if (!pageInfo.hasNextPage) break;
       after = pageInfo.endCursor;
     }
-    expect(seen).toEqual([otherAdmin.id, admin.id]);
+    expect(seen).toEqual([otherAdmin.id, admin.id, testAdmin.id]);
   });
 
   test('an invalid cursor is BAD_USER_INPUT', async () => {

@@ -83,21 +83,53 @@ async function stop(running: Running, signal: NodeJS.Signals = 'SIGTERM'): Promi
   return running.exited;
 }
 
-async function graphql(url: string, query: string): Promise<{ status: number; body: any }> {
+async function graphql(
+  url: string,
+  query: string,
+  token?: string,
+  variables?: Record<string, unknown>,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ query }),
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/** Logs in as the documented development admin (README), which a development start seeds. */
+async function logInAsDevelopmentAdmin(url: string): Promise<string> {
+  const res = await graphql(
+    url,
+    `
+      mutation ($input: LogInInput!) {
+        logIn(input: $input) {
+          token
+          userErrors {
+            code
+          }
+        }
+      }
+    `,
+    undefined,
+    { input: { email: 'admin@branchloans.com', password: 'dev-admin-password' } },
+  );
+  expect(res.body.data.logIn.userErrors).toEqual([]);
+  return res.body.data.logIn.token as string;
 }
 
 async function snapshot(url: string): Promise<unknown[][]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const tables = ['users', 'loans', 'mikro_orm_migrations'];
-    const order: Record<string, string> = { users: 'id', loans: 'id', mikro_orm_migrations: 'name' };
+    const tables = ['users', 'loans', 'loan_events', 'activity_events', 'mikro_orm_migrations'];
+    const order: Record<string, string> = {
+      users: 'id',
+      loans: 'id',
+      loan_events: 'id',
+      activity_events: 'id',
+      mikro_orm_migrations: 'name',
+    };
     const out: unknown[][] = [];
     for (const table of tables) {
       const columns = table === 'mikro_orm_migrations' ? 'name' : '*';
@@ -126,7 +158,13 @@ describe('the process (npm start)', () => {
 
     test('an empty database is migrated and seeded at start; a second start changes nothing', async () => {
       const first = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
-      const loans = await graphql(first.url, '{ loans(first: 10) { totalCount } }');
+      const anonymous = await graphql(first.url, '{ loans(first: 10) { totalCount } }');
+      expect(anonymous.body).toEqual({
+        data: null,
+        errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })],
+      });
+      const token = await logInAsDevelopmentAdmin(first.url);
+      const loans = await graphql(first.url, '{ loans(first: 10) { totalCount } }', token);
       expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
       const before = await snapshot(db.url);
       expect(await stop(first)).toBe(0);
@@ -136,8 +174,21 @@ describe('the process (npm start)', () => {
       expect(await stop(second)).toBe(0);
     });
 
+    test('APP_ENV=production refuses to start while an admin still has the documented development password', async () => {
+      // This database was started in development above, which seeded the documented development admin.
+      const running = launch(
+        { APP_ENV: 'production', DATABASE_URL: db.url, JWT_SECRET: 'p'.repeat(40), LOG_LEVEL: 'warn' },
+        await freePort(),
+      );
+      expect(await running.exited).toBe(78);
+      expect(running.output()).toMatch(
+        /cannot start: admin admin@branchloans\.com still uses the documented development password/,
+      );
+    });
+
     test('SIGTERM lets an in-flight request finish, then the process exits 0', async () => {
       const running = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+      const token = await logInAsDevelopmentAdmin(running.url);
       // Hold the seed loan's row lock so that a mutation is provably in flight when the signal arrives.
       const locker = new Client({ connectionString: db.url });
       await locker.connect();
@@ -158,6 +209,7 @@ describe('the process (npm start)', () => {
               }
             }
           `,
+          token,
         );
         await waitFor(async () => {
           const waiting = await locker.query(
@@ -190,8 +242,10 @@ describe('the process (npm start)', () => {
         EMBEDDED_PG_DIR: path.join(dataDir, 'pg'),
         LOG_LEVEL: 'info',
       });
-      const loans = await graphql(running.url, '{ loans(first: 10) { totalCount } }');
+      const token = await logInAsDevelopmentAdmin(running.url);
+      const loans = await graphql(running.url, '{ loans(first: 10) { totalCount } }', token);
       expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
+      expect(running.output()).toMatch(/JWT_SECRET is not set: using a random key/);
       const rest = await fetch(`${running.url}/api/loans/00000000-0000-0000-0000-000000000001`);
       expect(rest.status).toBe(200);
       expect(await stop(running, 'SIGINT')).toBe(0);
@@ -205,6 +259,17 @@ describe('the process (npm start)', () => {
   test.each([
     [{ PORT: 'abc' }, /PORT: /],
     [{ APP_ENV: 'production' }, /DATABASE_URL: is required when APP_ENV=production/],
+    [{ APP_ENV: 'production', DATABASE_URL: 'postgres://db/app' }, /JWT_SECRET: is required when APP_ENV=production/],
+    [
+      {
+        APP_ENV: 'production',
+        DATABASE_URL: 'postgres://db/app',
+        JWT_SECRET: 'p'.repeat(40),
+        ADMIN_EMAIL: 'ops@branchloans.com',
+        ADMIN_PASSWORD: 'dev-admin-password',
+      },
+      /ADMIN_PASSWORD: is the documented development password/,
+    ],
     [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE: /],
   ])('a bad configuration %j stops the start (exit 78) naming the variable', async (env, message) => {
     const running = launch(env, await freePort());

@@ -1,3 +1,4 @@
+import { ADMIN_VIEWER, TEST_ADMIN } from '../support/auth';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/config';
 import { seedDatabase } from '../../src/db/seed';
@@ -59,7 +60,8 @@ describe('seeding an empty database twice', () => {
     expect(await seed(t)).toEqual({ users: 5, loans: 5 });
     expect(await seed(t)).toEqual({ users: 0, loans: 0 });
     expect(await count(t, Loan)).toBe(5);
-    expect(await count(t, User)).toBe(5);
+    // The five borrowers; the test admin every test database has is not the seed's.
+    expect(await t.app.orm.em.fork().count(User, { id: { $ne: TEST_ADMIN.id } })).toBe(5);
 
     for (const expected of SEED_TABLE) {
       const res = await t.http.get(`/api/loans/${expected.id}`).expect(200);
@@ -77,7 +79,7 @@ describe('reseeding a database whose seed loans have moved on', () => {
 
   test('never touches a seed loan that changed status, nor adds loans beside other loans', async () => {
     const approved = SEED_TABLE[1].id;
-    const moved = await new LoanService(t.app.orm.em.fork()).transition(approved, LoanStatus.DISBURSED);
+    const moved = await new LoanService(t.app.orm.em.fork(), ADMIN_VIEWER).transition(approved, LoanStatus.DISBURSED);
     expect(moved.status).toBe('disbursed');
     const movedAt = moved.updatedAt.toISOString().replace('.000Z', 'Z');
     expect(movedAt).not.toBe('2025-01-01T00:00:00Z');
@@ -95,9 +97,9 @@ describe('reseeding a database whose seed loans have moved on', () => {
 });
 
 test('seeding is on by default outside production, off in production', () => {
-  const url = 'postgres://localhost/x';
-  expect(loadConfig({ APP_ENV: 'development', DATABASE_URL: url }).seed).toBe(true);
-  expect(loadConfig({ APP_ENV: 'staging', DATABASE_URL: url }).seed).toBe(true);
-  expect(loadConfig({ APP_ENV: 'production', DATABASE_URL: url }).seed).toBe(false);
-  expect(loadConfig({ APP_ENV: 'production', DATABASE_URL: url, SEED: 'true' }).seed).toBe(true);
+  const env = { DATABASE_URL: 'postgres://localhost/x', JWT_SECRET: 'k'.repeat(32) };
+  expect(loadConfig({ ...env, APP_ENV: 'development' }).seed).toBe(true);
+  expect(loadConfig({ ...env, APP_ENV: 'staging' }).seed).toBe(true);
+  expect(loadConfig({ ...env, APP_ENV: 'production' }).seed).toBe(false);
+  expect(loadConfig({ ...env, APP_ENV: 'production', SEED: 'true' }).seed).toBe(true);
 });

@@ -5,13 +5,18 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
+import { Role } from '../../src/users/role';
+import { TEST_ADMIN, TEST_JWT_SECRET, tokenFor } from './auth';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export interface TestApp {
   app: App;
   db: TestDatabase;
   http: ReturnType<typeof request>;
-  /** POST /graphql; resolves to the parsed body and the HTTP status. */
+  /**
+   * POST /graphql as the test admin (every test database has one); resolves to the parsed body and the
+   * HTTP status. Pass `{ Authorization: '' }` for an anonymous call, or another bearer token.
+   */
   graphql<TData = Record<string, unknown>, TVariables = Record<string, unknown>>(
     query: string | TypedDocumentNode<TData, TVariables>,
     variables?: TVariables,
@@ -34,6 +39,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SEED: 'false',
     DATABASE_URL: db.url,
     DB_POOL_SIZE: '5',
+    JWT_SECRET: TEST_JWT_SECRET,
     ...env,
   });
   let app: App;
@@ -44,6 +50,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     throw error;
   }
   const http = request(app.httpServer);
+  const adminToken = await tokenFor(TEST_ADMIN.id, Role.ADMIN);
   return {
     app,
     db,
@@ -52,7 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       const text = typeof query === 'string' ? query : print(query);
       const res = await http
         .post('/graphql')
-        .set({ 'Content-Type': 'application/json', ...headers })
+        .set({ 'Content-Type': 'application/json', Authorization: `Bearer ${adminToken}`, ...headers })
         .send({ query: text, variables });
       return { status: res.status, body: res.body };
     },

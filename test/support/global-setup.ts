@@ -8,6 +8,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { buildOrmOptions } from '../../src/db/orm-config';
 import { runMigrations } from '../../src/db/migrate';
 import { adminQuery, withDatabase } from './pg-admin';
+import { TEST_ADMIN } from './auth';
 
 /**
  * Tests run against a real PostgreSQL: the server of DATABASE_URL when it is set (.ci/run sets it when
@@ -38,6 +39,13 @@ export default async function globalSetup(): Promise<void> {
   const orm = await MikroORM.init(buildOrmOptions({ clientUrl: withDatabase(adminUrl, template), poolSize: 2 }));
   try {
     await runMigrations(orm, logger);
+    // Every test database has one admin, the one test/support/auth.ts signs tokens for.
+    await orm.em
+      .getConnection()
+      .execute(
+        `insert into users (id, email, first_name, last_name, role, created_at, updated_at) values (?, ?, 'Test', 'Admin', 'admin', ?, ?)`,
+        [TEST_ADMIN.id, TEST_ADMIN.email, TEST_ADMIN.createdAt, TEST_ADMIN.createdAt],
+      );
   } finally {
     await orm.close(true);
     // MikroORM keeps entity metadata on globalThis; jest would hand this realm's Maps to the test

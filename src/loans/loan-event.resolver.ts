@@ -1,0 +1,18 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../context/request-context';
+import type { User } from '../users/user.entity';
+import { UserType } from '../users/user.types';
+import type { LoanEvent } from './loan-event.entity';
+import { LoanEventType } from './loan-event.types';
+
+@Resolver(() => LoanEventType)
+export class LoanEventResolver {
+  @FieldResolver(() => UserType, {
+    nullable: true,
+    description: 'Who did it, when the caller may see that user (a borrower sees themselves, not the admin).',
+  })
+  actor(@Root() event: LoanEvent, @Ctx() ctx: RequestContext): Promise<User | null> {
+    if (!event.actor) return Promise.resolve(null);
+    return ctx.loaders.visibleUserById.load(event.actor.id);
+  }
+}

@@ -1,0 +1,30 @@
+import { TokenService } from '../../src/auth/tokens';
+import type { Viewer } from '../../src/auth/viewer';
+import { loadConfig } from '../../src/config/config';
+import { Role } from '../../src/users/role';
+
+/** The key every test app signs with (at least 32 bytes, as config requires). */
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789abcdef-not-for-production';
+
+/** The admin row every test database has (global-setup inserts it into the template), oldest of all users. */
+export const TEST_ADMIN = {
+  id: 'usr_test_admin',
+  email: 'test-admin@branchloans.test',
+  createdAt: '2000-01-01T00:00:00.000Z',
+} as const;
+
+export const ADMIN_VIEWER: Viewer = { kind: 'user', userId: TEST_ADMIN.id, role: Role.ADMIN };
+
+/** Tokens as the test apps issue them (same secret, issuer, audience and lifetime). */
+export const testTokens = new TokenService(loadConfig({ JWT_SECRET: TEST_JWT_SECRET }).auth);
+
+export async function tokenFor(userId: string, role: Role = Role.BORROWER): Promise<string> {
+  return (await testTokens.issue({ userId, role })).token;
+}
+
+export async function bearer(userId: string, role: Role = Role.BORROWER): Promise<{ Authorization: string }> {
+  return { Authorization: `Bearer ${await tokenFor(userId, role)}` };
+}
+
+/** Headers of an anonymous GraphQL call (`t.graphql` sends the test admin's token unless told otherwise). */
+export const ANONYMOUS_HEADERS = { Authorization: '' };
