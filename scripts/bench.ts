@@ -138,7 +138,18 @@ async function main(): Promise<void> {
   if (!server.embedded) onCleanup(`drop database ${dbName}`, drop);
   const url = withDatabase(server.adminUrl, dbName);
   checkpoint();
-  const env = { APP_ENV: 'staging', LOG_LEVEL: 'silent', DATABASE_URL: url, SEED: 'false', HOST: '127.0.0.1' };
+  // Staging: a real key, and a first admin the GraphQL requests below log in as (reads need a token).
+  const admin = { email: 'bench-admin@branchloans.com', password: randomBytes(12).toString('hex') };
+  const env = {
+    APP_ENV: 'staging',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: url,
+    SEED: 'false',
+    HOST: '127.0.0.1',
+    JWT_SECRET: randomBytes(48).toString('base64'),
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+  };
   const app = await createApp(loadConfig({ ...env, SHUTDOWN_TIMEOUT_MS: '2000' }));
   onCleanup('close the app', () => app.close());
   const base = `http://127.0.0.1:${(await app.listen(0)).port}`;
@@ -159,7 +170,9 @@ async function main(): Promise<void> {
         (select count(distinct created_at) from loans)::int as created, current_setting('server_version') as version`,
     )
   ).rows;
-  if (facts.users !== USERS || facts.loans !== LOANS) throw new Error(`unexpected row counts ${JSON.stringify(facts)}`);
+  // The bench users, and the first admin.
+  if (facts.users !== USERS + 1 || facts.loans !== LOANS)
+    throw new Error(`unexpected row counts ${JSON.stringify(facts)}`);
   // The API's cursor for row DEEP-1 (0-based, default order): the page after it starts at row DEEP.
   const [cut, next] = (
     await sql.query<{ created_at: Date; id: string }>(
@@ -169,11 +182,21 @@ async function main(): Promise<void> {
   ).rows;
   const deepCursor = encodeCursor({ sort: LOAN_SORT, key: cut.created_at.toISOString(), id: cut.id });
 
+  const logIn = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($input: LogInInput!) { logIn(input: $input) { token } }',
+      variables: { input: admin },
+    }),
+  });
+  const { token } = ((await logIn.json()) as { data: { logIn: { token: string | null } } }).data.logIn;
+  if (!token) throw new Error('the bench admin could not log in');
   const graphql = (query: string, variables: Record<string, unknown> = {}) =>
     async function request<T = unknown>(): Promise<T> {
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await res.json()) as { data: T; errors?: unknown[] };

@@ -105,6 +105,17 @@ describe('configuration', () => {
       expect(
         problemsOf({ ...PRODUCTION, ADMIN_EMAIL: 'ops@branchloans.com', ADMIN_PASSWORD: DEVELOPMENT_ADMIN.password }),
       ).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: is the documented development password/)]);
+      expect(
+        problemsOf({
+          ...PRODUCTION,
+          JWT_SECRET: 'CHANGE-ME-prod-jwt-secret-openssl-rand-base64-48',
+          ADMIN_EMAIL: 'ops@branchloans.com',
+          ADMIN_PASSWORD: 'CHANGE-ME-prod-admin-password',
+        }),
+      ).toEqual([
+        expect.stringMatching(/^JWT_SECRET: is the placeholder from the example env file/),
+        expect.stringMatching(/^ADMIN_PASSWORD: is the placeholder from the example env file/),
+      ]);
       expect(problemsOf({ ADMIN_EMAIL: 'ops@branchloans.com' })).toEqual([
         expect.stringMatching(/^ADMIN_EMAIL, ADMIN_PASSWORD: set both/),
       ]);

@@ -198,6 +198,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       `ADMIN_PASSWORD: is the documented development password; choose another one for APP_ENV=${e.APP_ENV}`,
     );
   }
+  if (!isDevelopment) {
+    // The example env files ship placeholders; starting with one would publish a known secret.
+    for (const name of ['JWT_SECRET', 'ADMIN_PASSWORD'] as const) {
+      if (e[name] !== undefined && /change-?me/i.test(e[name])) {
+        problems.push(`${name}: is the placeholder from the example env file; set a secret of your own`);
+      }
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const admin =
