@@ -108,9 +108,10 @@ const LOANS_PAGE =
   'query($first: Int, $after: String) { loans(first: $first, after: $after) { edges { node { id } } } }';
 const LOANS_BORROWER =
   'query($first: Int) { loans(first: $first) { edges { node { id borrower { id firstName } } } } }';
-const USERS_LOANS = `query($first: Int) { users(first: $first) { edges { node { id
+// Borrowers only: the first admin (created at start, so the newest user) has no loans.
+const USERS_LOANS = `query($first: Int) { users(first: $first, filter: { role: [BORROWER] }) { edges { node { id
   loans(first: 5) { totalCount edges { node { id } } } } } } }`;
-const USERS_LOANS_BY_AMOUNT = `query($first: Int) { users(first: $first) { edges { node { id
+const USERS_LOANS_BY_AMOUNT = `query($first: Int) { users(first: $first, filter: { role: [BORROWER] }) { edges { node { id
   loans(first: 5, orderBy: { field: AMOUNT, direction: DESC }) { edges { node { id amount { amount } } } } } } } }`;
 const LOAN_BY_ID = `query($id: ID!) { loan(id: $id) {
   id status amount { amount currencyCode } termMonths interestRateApr createdAt updatedAt version } }`;

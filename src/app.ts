@@ -8,6 +8,7 @@ import { openDatabase } from './db/database';
 import { createGraphQLServer } from './graphql/server';
 import { healthHandler } from './health/health';
 import { ensureFirstAdmin } from './auth/first-admin';
+import { preparePasswordHashing } from './auth/password';
 import { TokenService } from './auth/tokens';
 import { authentication } from './http/authentication';
 import { contextMiddleware, requestContext } from './http/context-middleware';
@@ -37,6 +38,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   const database = await openDatabase(config, logger);
   try {
     await ensureFirstAdmin(database.orm.em.fork(), config, logger);
+    await preparePasswordHashing();
     const tokens = new TokenService(config.auth);
     const app = express();
     app.disable('x-powered-by');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 
 /**
@@ -15,13 +16,22 @@ export function hashPassword(password: string): Promise<string> {
 let dummyHash: Promise<string> | undefined;
 
 /**
+ * Computes the dummy hash ahead of the first log-in (createApp calls it at start), so that even the first
+ * unknown-email log-in costs one verification, not a hash plus a verification.
+ */
+export async function preparePasswordHashing(): Promise<void> {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await dummyHash;
+}
+
+/**
  * True when `password` matches `hash`. With no hash (unknown email, or a user without a password) it still
  * runs one full Argon2id verification, so "no such user" and "wrong password" take the same time.
  */
 export async function verifyPassword(hash: string | null | undefined, password: string): Promise<boolean> {
   if (!hash) {
-    dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
-    await argon2.verify(await dummyHash, password).catch(() => false);
+    await preparePasswordHashing();
+    await argon2.verify(await dummyHash!, password).catch(() => false);
     return false;
   }
   try {

@@ -49,7 +49,7 @@ export class TokenService {
       });
       const role = payload.role;
       if (typeof payload.sub !== 'string' || payload.sub === '' || typeof role !== 'string' || !ROLES.has(role)) {
-        throw new UnauthenticatedError('the token is invalid');
+        throw new UnauthenticatedError('the token is invalid', 'invalid_token');
       }
       return { userId: payload.sub, role: role as Role };
     } catch (error) {

@@ -1,0 +1,610 @@
+import { ActivityEvent, ActivityKind } from '../../src/activity/activity-event.entity';
+import { hashPassword } from '../../src/auth/password';
+import { Loan } from '../../src/loans/loan.entity';
+import { LoanEvent } from '../../src/loans/loan-event.entity';
+import { LoanStatus } from '../../src/loans/loan-status';
+import { Role } from '../../src/users/role';
+import { User } from '../../src/users/user.entity';
+import type { TestApp } from '../support/app';
+import { ANONYMOUS_HEADERS, TEST_ADMIN, testTokens, tokenFor } from '../support/auth';
+import { createBorrower, createLoan } from '../support/factories';
+import { at, GRAPHQL_STATUS, loanInDb } from '../graphql/helpers';
+
+/**
+ * The authorization matrix: every root field of the schema (one row per variant) against four callers,
+ * each cell stating the exact outcome. `matrix.test.ts` runs it; a root field without a row fails there.
+ */
+
+export const CALLERS = ['anonymous', 'borrowerA', 'borrowerB', 'admin'] as const;
+export type Caller = (typeof CALLERS)[number];
+
+export const CALLER_LABEL: Record<Caller, string> = {
+  anonymous: 'anonymous',
+  borrowerA: 'borrower A',
+  borrowerB: 'borrower B',
+  admin: 'admin',
+};
+
+/** The fixture world every read cell asserts exactly: two borrowers, three loans, some activity in 2001. */
+export interface World {
+  t: TestApp;
+  a: User;
+  b: User;
+  loans: { a1: Loan; a2: Loan; b1: Loan };
+  headers: Record<Caller, Record<string, string>>;
+}
+
+/** Borrower A can log in with this password (the logIn row). */
+export const A_PASSWORD = 'matrix-password-of-borrower-a';
+
+/** The range of the fixture loans (loanStats) and of the fixture activity (activitySummary). */
+const LOANS_RANGE = { createdAfter: '2001-01-01T00:00:00.000Z', createdBefore: '2002-01-01T00:00:00.000Z' };
+const ACTIVITY_RANGE = { from: '2001-03-01T00:00:00.000Z', to: '2001-04-01T00:00:00.000Z' };
+
+export async function buildWorld(t: TestApp): Promise<World> {
+  const em = t.app.orm.em;
+  // Created in the past, so "newest first" is fixed and nothing the mutations write sorts between them.
+  const a = await createBorrower(em, {
+    id: 'usr_matrix_a',
+    firstName: 'Amina',
+    lastName: 'Achieng',
+    email: 'borrower.a@matrix.test',
+    createdAt: at('2001-01-01T00:00:00.000Z', 1),
+  });
+  const b = await createBorrower(em, {
+    id: 'usr_matrix_b',
+    firstName: 'Baraka',
+    lastName: 'Bett',
+    email: 'borrower.b@matrix.test',
+    createdAt: at('2001-01-01T00:00:00.000Z', 2),
+  });
+  await em.fork().nativeUpdate(User, { id: a.id }, { passwordHash: await hashPassword(A_PASSWORD) });
+
+  const a1 = await createLoan(em, { borrower: a, status: LoanStatus.PENDING, createdAt: at('2001-02-01T00:00:00Z') });
+  const a2 = await createLoan(em, { borrower: a, status: LoanStatus.APPROVED, createdAt: at('2001-02-02T00:00:00Z') });
+  const b1 = await createLoan(em, { borrower: b, status: LoanStatus.DISBURSED, createdAt: at('2001-02-03T00:00:00Z') });
+
+  const fork = em.fork();
+  const activity = (user: User, kind: ActivityKind, iso: string) =>
+    fork.create(ActivityEvent, { user: fork.getReference(User, user.id), kind, at: new Date(iso) });
+  activity(a, ActivityKind.LOG_IN, '2001-03-01T10:00:00.000Z');
+  activity(a, ActivityKind.LOAN_APPLICATION, '2001-03-01T11:00:00.000Z');
+  activity(b, ActivityKind.LOAN_APPLICATION, '2001-03-02T10:00:00.000Z');
+  // Outside the range: must not be counted.
+  activity(a, ActivityKind.LOG_IN, '2001-04-01T00:00:00.000Z');
+  activity(b, ActivityKind.LOG_IN, '2001-02-28T23:59:59.999Z');
+  await fork.flush();
+
+  return {
+    t,
+    a,
+    b,
+    loans: { a1, a2, b1 },
+    headers: {
+      anonymous: ANONYMOUS_HEADERS,
+      borrowerA: { Authorization: `Bearer ${await tokenFor(a.id, Role.BORROWER)}` },
+      borrowerB: { Authorization: `Bearer ${await tokenFor(b.id, Role.BORROWER)}` },
+      admin: { Authorization: `Bearer ${await tokenFor(TEST_ADMIN.id, Role.ADMIN)}` },
+    },
+  };
+}
+
+/** What one cell expects. */
+export type Outcome<S> =
+  | {
+      kind: 'data';
+      /** The exact value of the root field (`toEqual`). */
+      value: (w: World, s: S) => unknown;
+      /** The case's snapshot after the call, from the one before; required when the case has a snapshot. */
+      db?: 'unchanged' | ((before: any, w: World, s: S) => unknown);
+      /** Further exact checks on the returned value (e.g. what a token says). */
+      check?: (value: any, w: World, s: S) => Promise<void>;
+      label?: string;
+    }
+  | { kind: 'null' }
+  | { kind: 'error'; code: 'FORBIDDEN' | 'UNAUTHENTICATED' };
+
+export interface MatrixCase<S = any> {
+  /** The root field the document selects (one per document). */
+  field: string;
+  /** Names the row, e.g. `loan(id: A's loan)`. */
+  title: string;
+  document: string;
+  /** Fresh state for one cell, made before the call (a loan in the right status, a unique email...). */
+  arrange?: (w: World, caller: Caller) => Promise<S>;
+  variables?: (w: World, s: S, caller: Caller) => Record<string, unknown>;
+  /** What the database looks like for this row; taken before and after the call and compared. */
+  snapshot?: (w: World, s: S) => Promise<unknown>;
+  /** Undo a change that would disturb later rows (runs after every cell of the row). */
+  cleanup?: (w: World, s: S) => Promise<void>;
+  expected: Record<Caller, Outcome<S>>;
+}
+
+const UNAUTHENTICATED = { kind: 'error', code: 'UNAUTHENTICATED' } as const;
+const FORBIDDEN = { kind: 'error', code: 'FORBIDDEN' } as const;
+const NULL = { kind: 'null' } as const;
+function data<S>(
+  value: (w: World, s: S) => unknown,
+  more: Omit<Extract<Outcome<S>, { kind: 'data' }>, 'kind' | 'value'> = {},
+): Outcome<S> {
+  return { kind: 'data', value, ...more };
+}
+
+const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+const JWT = expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+const USER_ID = expect.stringMatching(/^usr_[0-9a-z]+$/);
+
+let sequence = 0;
+/** Distinct per cell: an update to a value the row already had would look like "unchanged". */
+const unique = () => `${Date.now().toString(36)}${++sequence}`;
+
+const fork = (w: World) => w.t.app.orm.em.fork();
+
+// ---- snapshots -------------------------------------------------------------------------------------------
+
+interface LoansSnapshot {
+  byBorrower: Record<string, number>;
+  loanEvents: number;
+  applications: number;
+}
+
+async function loansSnapshot(w: World): Promise<LoansSnapshot> {
+  const rows = await fork(w)
+    .getConnection()
+    .execute<{ borrower_id: string; n: number }[]>(
+      'select borrower_id, count(*)::int as n from loans group by borrower_id order by borrower_id',
+    );
+  return {
+    byBorrower: Object.fromEntries(rows.map((r) => [r.borrower_id, Number(r.n)])),
+    loanEvents: await fork(w).count(LoanEvent, {}),
+    applications: await fork(w).count(ActivityEvent, { kind: ActivityKind.LOAN_APPLICATION }),
+  };
+}
+
+/** One more loan (with its creation event and application) for `borrowerId`, nothing else. */
+const oneMoreLoanFor =
+  (borrowerId: (w: World) => string) =>
+  (before: LoansSnapshot, w: World): LoansSnapshot => ({
+    byBorrower: { ...before.byBorrower, [borrowerId(w)]: (before.byBorrower[borrowerId(w)] ?? 0) + 1 },
+    loanEvents: before.loanEvents + 1,
+    applications: before.applications + 1,
+  });
+
+async function userRow(w: World, id: string) {
+  const user = await fork(w).findOneOrFail(User, { id });
+  return { firstName: user.firstName, lastName: user.lastName, email: user.email, role: user.role };
+}
+
+type UserRow = Awaited<ReturnType<typeof userRow>>;
+
+async function usersSnapshot(w: World, email: string) {
+  return {
+    total: await fork(w).count(User, {}),
+    withEmail: (await fork(w).find(User, { email })).map((u) => ({ role: u.role })),
+  };
+}
+
+async function loanState(w: World, id: string) {
+  const loan = await fork(w).findOneOrFail(Loan, { id });
+  return { status: loan.status, version: loan.version, events: await fork(w).count(LoanEvent, { loan: id }) };
+}
+
+// ---- documents -------------------------------------------------------------------------------------------
+
+const LOAN = `query ($id: ID!) { loan(id: $id) { id borrower { id } } }`;
+const USER = `query ($id: ID!) { user(id: $id) { id } }`;
+const NODE = `query ($id: ID!) { node(id: $id) { __typename id } }`;
+const CREATE_LOAN = `mutation ($input: CreateLoanInput!) {
+  createLoan(input: $input) {
+    loan { id status borrower { id } amount { amount currencyCode } }
+    userErrors { field code }
+  }
+}`;
+const UPDATE_USER = `mutation ($input: UpdateUserInput!) {
+  updateUser(input: $input) { user { id firstName lastName role } userErrors { field code } }
+}`;
+
+// ---- rows ------------------------------------------------------------------------------------------------
+
+const loanOf = (loan: (w: World) => Loan) => (w: World) => ({ id: loan(w).id, borrower: { id: loan(w).borrower.id } });
+const idsOf = (...items: { id: string }[]) => items.map((item) => ({ node: { id: item.id } }));
+
+function loanRead(title: string, loan: (w: World) => Loan, owner: 'borrowerA' | 'borrowerB'): MatrixCase {
+  return {
+    field: 'loan',
+    title,
+    document: LOAN,
+    variables: (w) => ({ id: loan(w).id }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: owner === 'borrowerA' ? data(loanOf(loan)) : NULL,
+      borrowerB: owner === 'borrowerB' ? data(loanOf(loan)) : NULL,
+      admin: data(loanOf(loan)),
+    },
+  };
+}
+
+function nodeRead(
+  title: string,
+  target: (w: World) => { id: string },
+  typename: 'Loan' | 'User',
+  visibleTo: Caller[],
+): MatrixCase {
+  const node = data((w: World) => ({ __typename: typename, id: target(w).id }));
+  return {
+    field: 'node',
+    title,
+    document: NODE,
+    variables: (w) => ({ id: target(w).id }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: visibleTo.includes('borrowerA') ? node : NULL,
+      borrowerB: visibleTo.includes('borrowerB') ? node : NULL,
+      admin: node,
+    },
+  };
+}
+
+function userRead(title: string, target: (w: World) => string, visibleTo: Caller[]): MatrixCase {
+  const user = data((w: World) => ({ id: target(w) }));
+  return {
+    field: 'user',
+    title,
+    document: USER,
+    variables: (w) => ({ id: target(w) }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: visibleTo.includes('borrowerA') ? user : NULL,
+      borrowerB: visibleTo.includes('borrowerB') ? user : NULL,
+      admin: user,
+    },
+  };
+}
+
+/** createLoan naming `borrowerId` (or omitting it): allowed for that borrower and admins, FORBIDDEN otherwise. */
+function createLoanFor(owner: 'borrowerA' | 'borrowerB'): MatrixCase {
+  const ownerId = (w: World) => (owner === 'borrowerA' ? w.a.id : w.b.id);
+  const created = createdLoan(ownerId);
+  return {
+    field: 'createLoan',
+    title: `createLoan(borrowerId: ${owner === 'borrowerA' ? 'A' : 'B'})`,
+    document: CREATE_LOAN,
+    variables: (w) => ({ input: { borrowerId: ownerId(w), amount: { amount: '250.00', currencyCode: 'KES' } } }),
+    snapshot: loansSnapshot,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: owner === 'borrowerA' ? created : FORBIDDEN,
+      borrowerB: owner === 'borrowerB' ? created : FORBIDDEN,
+      admin: created,
+    },
+  };
+}
+
+function createdLoan(ownerId: (w: World) => string): Outcome<unknown> {
+  return data(
+    (w) => ({
+      loan: {
+        id: UUID,
+        status: 'PENDING',
+        borrower: { id: ownerId(w) },
+        amount: { amount: '250.00', currencyCode: 'KES' },
+      },
+      userErrors: [],
+    }),
+    {
+      db: oneMoreLoanFor(ownerId),
+      check: async (value, w) => {
+        const loan = await loanInDb(w.t.app.orm.em, value.loan.id);
+        expect({ borrower: loan?.borrower.id, status: loan?.status }).toEqual({
+          borrower: ownerId(w),
+          status: LoanStatus.PENDING,
+        });
+      },
+    },
+  );
+}
+
+/** updateUser of one user's names: that user and admins may, anyone else is FORBIDDEN. */
+function updateNames(owner: 'borrowerA' | 'borrowerB'): MatrixCase<{ firstName: string; lastName: string }> {
+  const ownerId = (w: World) => (owner === 'borrowerA' ? w.a.id : w.b.id);
+  const updated = data<{ firstName: string; lastName: string }>(
+    (w, s) => ({ user: { id: ownerId(w), ...s, role: 'BORROWER' }, userErrors: [] }),
+    { db: (before: UserRow, _w, s) => ({ ...before, ...s }) },
+  );
+  return {
+    field: 'updateUser',
+    title: `updateUser(${owner === 'borrowerA' ? 'A' : 'B'}: names)`,
+    document: UPDATE_USER,
+    arrange: async () => {
+      const n = unique();
+      return { firstName: `First ${n}`, lastName: `Last ${n}` };
+    },
+    variables: (w, s) => ({ input: { id: ownerId(w), ...s } }),
+    snapshot: (w) => userRow(w, ownerId(w)),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: owner === 'borrowerA' ? updated : FORBIDDEN,
+      borrowerB: owner === 'borrowerB' ? updated : FORBIDDEN,
+      admin: updated,
+    },
+  };
+}
+
+type Transition = 'approveLoan' | 'rejectLoan' | 'disburseLoan' | 'markLoanRepaid' | 'markLoanDefaulted';
+
+/**
+ * A lifecycle action on a fresh loan of borrower A in the status it applies to: admins only. Borrower A
+ * tries it on their own loan, borrower B on someone else's; neither changes anything.
+ */
+function lifecycle(field: Transition, from: LoanStatus, to: LoanStatus): MatrixCase<{ loan: Loan }> {
+  return {
+    field,
+    title: `${field}(A's ${GRAPHQL_STATUS[from]} loan)`,
+    document: `mutation ($input: ${field[0].toUpperCase()}${field.slice(1)}Input!) {
+      ${field}(input: $input) { loan { id status } userErrors { field code } }
+    }`,
+    arrange: async (w) => ({ loan: await createLoan(w.t.app.orm.em, { borrower: w.a, status: from }) }),
+    variables: (_w, s) => ({ input: { loanId: s.loan.id } }),
+    snapshot: (w, s) => loanState(w, s.loan.id),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data((_w, s) => ({ loan: { id: s.loan.id, status: GRAPHQL_STATUS[to] }, userErrors: [] }), {
+        db: (before: { version: number; events: number }) => ({
+          status: to,
+          version: before.version + 1,
+          events: before.events + 1,
+        }),
+      }),
+    },
+  };
+}
+
+/** Rows in order: the reads come first and see exactly the fixture world (mutations add to it). */
+export const CASES: MatrixCase[] = [
+  {
+    field: 'me',
+    title: 'me',
+    document: `{ me { id role } }`,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: data((w) => ({ id: w.a.id, role: 'BORROWER' })),
+      borrowerB: data((w) => ({ id: w.b.id, role: 'BORROWER' })),
+      admin: data(() => ({ id: TEST_ADMIN.id, role: 'ADMIN' })),
+    },
+  },
+  loanRead("loan(id: A's loan)", (w) => w.loans.a1, 'borrowerA'),
+  loanRead("loan(id: B's loan)", (w) => w.loans.b1, 'borrowerB'),
+  {
+    field: 'loans',
+    title: 'loans',
+    document: `{ loans(first: 100) { totalCount edges { node { id } } } }`,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: data((w) => ({ totalCount: 2, edges: idsOf(w.loans.a2, w.loans.a1) })),
+      borrowerB: data((w) => ({ totalCount: 1, edges: idsOf(w.loans.b1) })),
+      admin: data((w) => ({ totalCount: 3, edges: idsOf(w.loans.b1, w.loans.a2, w.loans.a1) })),
+    },
+  },
+  {
+    field: 'loans',
+    title: 'loans(filter: {borrowerId: B})',
+    document: `query ($borrowerId: ID!) {
+      loans(first: 100, filter: { borrowerId: $borrowerId }) { totalCount edges { node { id } } }
+    }`,
+    variables: (w) => ({ borrowerId: w.b.id }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      // A filter naming another borrower narrows the borrower's own loans; it never widens them.
+      borrowerA: data(() => ({ totalCount: 0, edges: [] })),
+      borrowerB: data((w) => ({ totalCount: 1, edges: idsOf(w.loans.b1) })),
+      admin: data((w) => ({ totalCount: 1, edges: idsOf(w.loans.b1) })),
+    },
+  },
+  userRead('user(id: A)', (w) => w.a.id, ['borrowerA']),
+  userRead('user(id: B)', (w) => w.b.id, ['borrowerB']),
+  userRead('user(id: admin)', () => TEST_ADMIN.id, []),
+  {
+    field: 'users',
+    title: 'users',
+    document: `{ users(first: 100) { totalCount edges { node { id } } } }`,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: data((w) => ({ totalCount: 1, edges: idsOf(w.a) })),
+      borrowerB: data((w) => ({ totalCount: 1, edges: idsOf(w.b) })),
+      admin: data((w) => ({ totalCount: 3, edges: idsOf(w.b, w.a, { id: TEST_ADMIN.id }) })),
+    },
+  },
+  nodeRead("node(id: A's loan)", (w) => w.loans.a1, 'Loan', ['borrowerA']),
+  nodeRead("node(id: B's loan)", (w) => w.loans.b1, 'Loan', ['borrowerB']),
+  nodeRead('node(id: user A)', (w) => w.a, 'User', ['borrowerA']),
+  nodeRead('node(id: user B)', (w) => w.b, 'User', ['borrowerB']),
+  nodeRead('node(id: admin)', () => ({ id: TEST_ADMIN.id }), 'User', []),
+  {
+    field: 'loanStats',
+    title: 'loanStats(2001)',
+    document: `query ($filter: LoanStatsFilter) { loanStats(filter: $filter) { totalLoans byStatus { status count } } }`,
+    variables: () => ({ filter: LOANS_RANGE }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data(() => ({
+        totalLoans: 3,
+        byStatus: [
+          { status: 'APPROVED', count: 1 },
+          { status: 'DISBURSED', count: 1 },
+          { status: 'PENDING', count: 1 },
+        ],
+      })),
+    },
+  },
+  {
+    field: 'activitySummary',
+    title: 'activitySummary(March 2001)',
+    document: `query ($filter: ActivityFilter!) {
+      activitySummary(filter: $filter, top: 10) {
+        totalLogIns totalApplications activeUsers perUser { user { id } logIns applications }
+      }
+    }`,
+    variables: () => ({ filter: ACTIVITY_RANGE }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data((w) => ({
+        totalLogIns: 1,
+        totalApplications: 2,
+        activeUsers: 2,
+        perUser: [
+          { user: { id: w.a.id }, logIns: 1, applications: 1 },
+          { user: { id: w.b.id }, logIns: 0, applications: 1 },
+        ],
+      })),
+    },
+  },
+
+  // ---- mutations --------------------------------------------------------------------------------------
+  ((): MatrixCase<{ email: string }> => {
+    // Open to anyone: a token already held does not matter, and the account is always a BORROWER.
+    const signedUp = data<{ email: string }>(
+      (_w, s) => ({ token: JWT, user: { id: USER_ID, email: s.email, role: 'BORROWER' }, userErrors: [] }),
+      {
+        db: (before: { total: number }) => ({ total: before.total + 1, withEmail: [{ role: Role.BORROWER }] }),
+        check: async (value) => {
+          await expect(testTokens.verify(value.token)).resolves.toEqual({
+            userId: value.user.id,
+            role: Role.BORROWER,
+          });
+        },
+      },
+    );
+    return {
+      field: 'signUp',
+      title: 'signUp',
+      document: `mutation ($input: SignUpInput!) {
+        signUp(input: $input) { token user { id email role } userErrors { field code } }
+      }`,
+      arrange: async () => ({ email: `signup.${unique()}@matrix.test` }),
+      variables: (_w, s) => ({
+        input: { email: s.email, password: 'a-long-enough-password', firstName: 'New', lastName: 'Borrower' },
+      }),
+      snapshot: (w, s) => usersSnapshot(w, s.email),
+      expected: { anonymous: signedUp, borrowerA: signedUp, borrowerB: signedUp, admin: signedUp },
+    };
+  })(),
+  ((): MatrixCase => {
+    const loggedIn = data((w) => ({ token: JWT, user: { id: w.a.id }, userErrors: [] }), {
+      db: (before: { logIns: number }) => ({ logIns: before.logIns + 1 }),
+      check: async (value, w) => {
+        await expect(testTokens.verify(value.token)).resolves.toEqual({ userId: w.a.id, role: Role.BORROWER });
+      },
+    });
+    return {
+      field: 'logIn',
+      title: 'logIn(as A)',
+      document: `mutation ($input: LogInInput!) { logIn(input: $input) { token user { id } userErrors { field code } } }`,
+      variables: (w) => ({ input: { email: w.a.email, password: A_PASSWORD } }),
+      snapshot: async (w) => ({
+        logIns: await fork(w).count(ActivityEvent, { user: w.a.id, kind: ActivityKind.LOG_IN }),
+      }),
+      expected: { anonymous: loggedIn, borrowerA: loggedIn, borrowerB: loggedIn, admin: loggedIn },
+    };
+  })(),
+  {
+    field: 'createLoan',
+    title: 'createLoan(borrowerId omitted)',
+    document: CREATE_LOAN,
+    variables: () => ({ input: { amount: { amount: '250.00', currencyCode: 'KES' } } }),
+    snapshot: loansSnapshot,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: createdLoan((w) => w.a.id),
+      borrowerB: createdLoan((w) => w.b.id),
+      // Admins apply on someone's behalf, so they must say whose: a userError, nothing written.
+      admin: data(() => ({ loan: null, userErrors: [{ field: ['input', 'borrowerId'], code: 'REQUIRED' }] }), {
+        db: 'unchanged',
+        label: 'userErrors REQUIRED',
+      }),
+    },
+  },
+  createLoanFor('borrowerA'),
+  createLoanFor('borrowerB'),
+  ((): MatrixCase<{ email: string }> => ({
+    field: 'createUser',
+    title: 'createUser(role: ADMIN)',
+    document: `mutation ($input: CreateUserInput!) {
+      createUser(input: $input) { user { id email role } userErrors { field code } }
+    }`,
+    arrange: async () => ({ email: `created.${unique()}@matrix.test` }),
+    variables: (_w, s) => ({ input: { firstName: 'New', lastName: 'Admin', email: s.email, role: 'ADMIN' } }),
+    snapshot: (w, s) => usersSnapshot(w, s.email),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data<{ email: string }>(
+        (_w, s) => ({ user: { id: USER_ID, email: s.email, role: 'ADMIN' }, userErrors: [] }),
+        { db: (before: { total: number }) => ({ total: before.total + 1, withEmail: [{ role: Role.ADMIN }] }) },
+      ),
+    },
+  }))(),
+  updateNames('borrowerA'),
+  updateNames('borrowerB'),
+  {
+    field: 'updateUser',
+    title: 'updateUser(A: role ADMIN)',
+    document: UPDATE_USER,
+    variables: (w) => ({ input: { id: w.a.id, role: 'ADMIN' } }),
+    snapshot: (w) => userRow(w, w.a.id),
+    // The admin's cell promotes A; later rows expect A to be a borrower again.
+    cleanup: async (w) => {
+      await fork(w).nativeUpdate(User, { id: w.a.id }, { role: Role.BORROWER });
+    },
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      // Their own account, but never their own role.
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data(
+        (w) => ({
+          user: { id: w.a.id, firstName: expect.any(String), lastName: expect.any(String), role: 'ADMIN' },
+          userErrors: [],
+        }),
+        { db: (before: UserRow) => ({ ...before, role: Role.ADMIN }) },
+      ),
+    },
+  },
+  {
+    field: 'updateUser',
+    title: 'updateUser(admin: names)',
+    document: UPDATE_USER,
+    arrange: async () => ({ firstName: `Admin ${unique()}` }),
+    variables: (_w, s: { firstName: string }) => ({ input: { id: TEST_ADMIN.id, firstName: s.firstName } }),
+    snapshot: (w) => userRow(w, TEST_ADMIN.id),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data(
+        (_w, s: { firstName: string }) => ({
+          user: { id: TEST_ADMIN.id, firstName: s.firstName, lastName: 'Admin', role: 'ADMIN' },
+          userErrors: [],
+        }),
+        { db: (before: UserRow, _w, s: { firstName: string }) => ({ ...before, firstName: s.firstName }) },
+      ),
+    },
+  },
+  lifecycle('approveLoan', LoanStatus.PENDING, LoanStatus.APPROVED),
+  lifecycle('rejectLoan', LoanStatus.PENDING, LoanStatus.REJECTED),
+  lifecycle('disburseLoan', LoanStatus.APPROVED, LoanStatus.DISBURSED),
+  lifecycle('markLoanRepaid', LoanStatus.DISBURSED, LoanStatus.REPAID),
+  lifecycle('markLoanDefaulted', LoanStatus.DISBURSED, LoanStatus.DEFAULTED),
+];
+
+export function outcomeLabel(outcome: Outcome<unknown>): string {
+  if (outcome.kind === 'error') return outcome.code;
+  if (outcome.kind === 'null') return 'null';
+  return outcome.label ?? 'data';
+}
