@@ -163,6 +163,7 @@ export type UserErrorCode =
   | 'INVALID'
   | 'INVALID_CREDENTIALS'
   | 'INVALID_TRANSITION'
+  | 'LAST_ADMIN'
   | 'NOT_FOUND'
   | 'OUT_OF_RANGE'
   | 'REQUIRED'

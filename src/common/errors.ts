@@ -17,6 +17,7 @@ export enum UserErrorCode {
   INVALID_TRANSITION = 'INVALID_TRANSITION',
   STALE_VERSION = 'STALE_VERSION',
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
+  LAST_ADMIN = 'LAST_ADMIN',
 }
 
 /** One problem with one input field; `field` uses the domain's names (`borrowerId`, `amount`...). */

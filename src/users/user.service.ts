@@ -1,8 +1,9 @@
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { borrowerScope, requireAdmin, type Viewer } from '../auth/viewer';
 import type { Page } from '../common/cursor';
-import { ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
+import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
 import { newUserId } from '../common/ids';
+import { Role } from './role';
 import { User } from './user.entity';
 import { findUserPage, type UserListArgs } from './user.queries';
 import { validateUserFields, type UserFieldsCommand } from './user.validation';
@@ -49,6 +50,17 @@ export class UserService {
       if (!user) throw new NotFoundError('User', id, 'id');
       if (scope !== null && fields.role !== undefined && fields.role !== user.role) {
         throw new ForbiddenError('only an admin may change a role', 'role');
+      }
+      if (user.role === Role.ADMIN && fields.role !== undefined && fields.role !== Role.ADMIN) {
+        // Locks every admin row: two admins demoting each other at once cannot both pass this check.
+        const admins = await em.find(User, { role: Role.ADMIN }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (admins.length <= 1) {
+          throw new BusinessRuleError({
+            field: 'role',
+            code: UserErrorCode.LAST_ADMIN,
+            message: 'this is the last admin: make another user an admin first',
+          });
+        }
       }
       em.assign(user, fields);
       await em.flush();
