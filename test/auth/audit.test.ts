@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { print } from 'graphql';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import {
   ApproveLoanDocument,
   CreateLoanDocument,
-  DisburseLoanDocument,
   LoanHistoryDocument,
-  MarkLoanDefaultedDocument,
-  MarkLoanRepaidDocument,
-  RejectLoanDocument,
   type LoanHistoryQuery,
-  type LoanStateFragment,
-  type ProblemFragment,
 } from '../../client/generated/graphql';
 import { seedDatabase, SEED_LOANS } from '../../src/db/seed';
 import { LOAN_EVENT_REASON_MAX } from '../../src/loans/loan-event.entity';
@@ -24,30 +17,17 @@ import { bearer, TEST_ADMIN, tokenFor } from '../support/auth';
 import { createBorrower } from '../support/factories';
 import { adminQuery } from '../support/pg-admin';
 import { errorCodes, loanInDb } from '../graphql/helpers';
+import {
+  runTransition,
+  type Action,
+  type TransitionInput,
+  type TransitionPayload as Payload,
+} from '../graphql/lifecycle-actions';
 
 /**
  * The audit trail: every status change leaves exactly one LoanEvent (written in the same transaction as
  * the change); a refused transition leaves none; the table is append-only; Loan.history shows it.
  */
-
-type Action = 'approveLoan' | 'rejectLoan' | 'disburseLoan' | 'markLoanRepaid' | 'markLoanDefaulted';
-interface Payload {
-  loan: LoanStateFragment | null;
-  userErrors: ProblemFragment[];
-}
-interface TransitionInput {
-  loanId: string;
-  expectedVersion?: number | null;
-  reason?: string | null;
-}
-
-const ACTIONS: Record<Action, TypedDocumentNode<unknown, { input: TransitionInput }>> = {
-  approveLoan: ApproveLoanDocument,
-  rejectLoan: RejectLoanDocument,
-  disburseLoan: DisburseLoanDocument,
-  markLoanRepaid: MarkLoanRepaidDocument,
-  markLoanDefaulted: MarkLoanDefaultedDocument,
-};
 
 /** One row of loan_events as the database has it. */
 interface EventRow {
@@ -100,12 +80,8 @@ async function apply(input: { borrowerId?: string }, headers?: Record<string, st
   return payload.loan!;
 }
 
-async function act(action: Action, input: TransitionInput, headers?: Record<string, string>): Promise<Payload> {
-  const res = await t.graphql(ACTIONS[action], { input }, headers);
-  expect(res.status).toBe(200);
-  expect(res.body.errors).toBeUndefined();
-  return (res.body.data as Record<Action, Payload>)[action];
-}
+const act = (action: Action, input: TransitionInput, headers?: Record<string, string>) =>
+  runTransition(t, action, input, headers);
 
 async function history(
   loanId: string,

@@ -1,16 +1,7 @@
 import { ADMIN_VIEWER } from '../support/auth';
 import { randomUUID } from 'node:crypto';
 import { OptimisticLockError } from '@mikro-orm/postgresql';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import {
-  ApproveLoanDocument,
-  DisburseLoanDocument,
-  LoanByIdDocument,
-  MarkLoanDefaultedDocument,
-  MarkLoanRepaidDocument,
-  RejectLoanDocument,
-} from '../../client/generated/graphql';
-import type { LoanStateFragment, ProblemFragment } from '../../client/generated/graphql';
+import { LoanByIdDocument } from '../../client/generated/graphql';
 import { BusinessRuleError } from '../../src/common/errors';
 import { Loan } from '../../src/loans/loan.entity';
 import { LoanService } from '../../src/loans/loan.service';
@@ -18,24 +9,7 @@ import { LoanStatus } from '../../src/loans/loan-status';
 import { listen, startTestApp, type TestApp } from '../support/app';
 import { createLoan } from '../support/factories';
 import { GRAPHQL_STATUS, loanInDb } from './helpers';
-
-type Action = 'approveLoan' | 'rejectLoan' | 'disburseLoan' | 'markLoanRepaid' | 'markLoanDefaulted';
-interface Payload {
-  loan: LoanStateFragment | null;
-  userErrors: ProblemFragment[];
-}
-interface TransitionInput {
-  loanId: string;
-  expectedVersion?: number | null;
-}
-
-const ACTIONS: Record<Action, { document: TypedDocumentNode<unknown, { input: TransitionInput }>; to: LoanStatus }> = {
-  approveLoan: { document: ApproveLoanDocument, to: LoanStatus.APPROVED },
-  rejectLoan: { document: RejectLoanDocument, to: LoanStatus.REJECTED },
-  disburseLoan: { document: DisburseLoanDocument, to: LoanStatus.DISBURSED },
-  markLoanRepaid: { document: MarkLoanRepaidDocument, to: LoanStatus.REPAID },
-  markLoanDefaulted: { document: MarkLoanDefaultedDocument, to: LoanStatus.DEFAULTED },
-};
+import { ACTIONS, runTransition, type Action, type TransitionInput } from './lifecycle-actions';
 
 const ALLOWED: [LoanStatus, Action][] = [
   [LoanStatus.PENDING, 'approveLoan'],
@@ -62,12 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function act(action: Action, input: TransitionInput): Promise<Payload> {
-  const res = await t.graphql(ACTIONS[action].document, { input });
-  expect(res.status).toBe(200);
-  expect(res.body.errors).toBeUndefined();
-  return (res.body.data as Record<Action, Payload>)[action];
-}
+const act = (action: Action, input: TransitionInput) => runTransition(t, action, input);
 
 const newLoan = (status: LoanStatus) => createLoan(t.app.orm.em, { status, createdAt: CREATED_AT });
 
