@@ -4,7 +4,7 @@ import type { SignUpInput } from '../../client/generated/graphql';
 import { User } from '../../src/users/user.entity';
 import { listen, startTestApp, type TestApp } from '../support/app';
 import { ANONYMOUS_HEADERS } from '../support/auth';
-import { createBorrower } from '../support/factories';
+import { createBorrower, uniqueEmail } from '../support/factories';
 import { countRows, errorCodes } from '../graphql/helpers';
 
 /**
@@ -34,10 +34,6 @@ beforeAll(async () => {
   await listen(t.app);
 });
 afterAll(() => t.close());
-
-let sequence = 0;
-/** A unique email per call: the tests share one database. */
-const uniqueEmail = (name = 'user') => `${name}.${Date.now()}.${++sequence}@example.com`;
 
 const anonymous = ANONYMOUS_HEADERS;
 

@@ -3,6 +3,7 @@ import type { CreateUserInput, UpdateUserInput } from '../../client/generated/gr
 import { Role } from '../../src/users/role';
 import { User } from '../../src/users/user.entity';
 import { listen, startTestApp, type TestApp } from '../support/app';
+import { uniqueEmail } from '../support/factories';
 import { countRows, errorCodes, insertBorrowers } from './helpers';
 
 let t: TestApp;
@@ -12,10 +13,6 @@ beforeAll(async () => {
   await listen(t.app);
 });
 afterAll(() => t.close());
-
-let sequence = 0;
-/** A unique email per call: tests share one database. */
-const uniqueEmail = (name = 'user') => `${name}.${Date.now()}.${++sequence}@example.com`;
 
 async function create(input: CreateUserInput) {
   const res = await t.graphql(CreateUserDocument, { input });
@@ -132,7 +129,8 @@ describe('createUser', () => {
   );
 
   test('an email of 254 characters is accepted, 255 is TOO_LONG', async () => {
-    const local = (n: number) => `${'e'.repeat(n)}${++sequence}`.slice(-n);
+    // Unique per run (the file shares one database): the tail of a unique email's local part.
+    const local = (n: number) => `${'e'.repeat(n)}${uniqueEmail('x').split('@')[0].replace(/\./g, '')}`.slice(-n);
     const ok = `${local(254 - '@example.com'.length)}@example.com`;
     const tooLong = `${local(255 - '@example.com'.length)}@example.com`;
     expect(ok).toHaveLength(254);

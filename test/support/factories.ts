@@ -66,3 +66,7 @@ export async function countQueries<T>(
     knex.removeListener('query', listener);
   }
 }
+
+let emailSequence = 0;
+/** A unique email per call, for tests that share one database. */
+export const uniqueEmail = (name = 'user') => `${name}.${Date.now()}.${++emailSequence}@example.com`;
