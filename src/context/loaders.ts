@@ -9,7 +9,6 @@ import {
   type LoanListArgs,
 } from '../loans/loan.queries';
 import { User } from '../users/user.entity';
-import { canSeeBorrower, type Viewer } from '../auth/viewer';
 import { LoanEvent } from '../loans/loan-event.entity';
 
 /**
@@ -24,11 +23,9 @@ export interface Loaders {
   loanCountByBorrower(filter: LoanFilterData | null | undefined): DataLoader<string, number>;
   /** Audit trails of many loans in one statement, oldest event first. */
   loanEventsByLoan: DataLoader<string, LoanEvent[]>;
-  /** A user the viewer may see, or null (an admin who approved a borrower's loan is not theirs to see). */
-  visibleUserById: DataLoader<string, User | null>;
 }
 
-export function createLoaders(em: EntityManager, viewer: Viewer): Loaders {
+export function createLoaders(em: EntityManager): Loaders {
   const memo = <T>(cache: Map<string, T>, key: unknown, make: () => T): T => {
     const k = JSON.stringify(key ?? null);
     let value = cache.get(k);
@@ -52,12 +49,6 @@ export function createLoaders(em: EntityManager, viewer: Viewer): Loaders {
       const byLoan = new Map<string, LoanEvent[]>(loanIds.map((id) => [id, []]));
       for (const event of events) byLoan.get(event.loan.id)?.push(event);
       return loanIds.map((id) => byLoan.get(id) ?? []);
-    }),
-    visibleUserById: new DataLoader(async (ids) => {
-      const users = await Promise.all(
-        ids.map((id) => (canSeeBorrower(viewer, id) ? loaders.userById.load(id) : Promise.resolve(null))),
-      );
-      return users;
     }),
     loanCountByBorrower: (filter) =>
       memo(countLoaders, filter, () => new DataLoader((ids) => countLoansByBorrower(em, ids, filter))),

@@ -46,7 +46,7 @@ export function createRequestContext(
     viewer,
     logger: request.logger,
     em,
-    loaders: createLoaders(em, viewer),
+    loaders: createLoaders(em),
     logFields: viewer.kind === 'user' ? { userId: viewer.userId } : {},
     services: {
       auth: new AuthService(em, tokens),

@@ -1,4 +1,5 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { canSeeBorrower } from '../auth/viewer';
 import type { RequestContext } from '../context/request-context';
 import type { User } from '../users/user.entity';
 import { UserType } from '../users/user.types';
@@ -12,7 +13,8 @@ export class LoanEventResolver {
     description: 'Who did it, when the caller may see that user (a borrower sees themselves, not the admin).',
   })
   actor(@Root() event: LoanEvent, @Ctx() ctx: RequestContext): Promise<User | null> {
-    if (!event.actor) return Promise.resolve(null);
-    return ctx.loaders.visibleUserById.load(event.actor.id);
+    // A borrower sees themselves, not the admin who approved their loan (actorRole still says ADMIN).
+    if (!event.actor || !canSeeBorrower(ctx.viewer, event.actor.id)) return Promise.resolve(null);
+    return ctx.loaders.userById.load(event.actor.id);
   }
 }
