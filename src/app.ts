@@ -6,6 +6,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { createGraphQLServer } from './graphql/server';
+import { graphqlGuard, guardOf } from './graphql/limits/plugin';
+import { installRequestScopes } from './db/request-scope';
 import { healthHandler } from './health/health';
 import { ensureFirstAdmin } from './auth/first-admin';
 import { preparePasswordHashing } from './auth/password';
@@ -45,6 +47,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     app.set('trust proxy', config.trustProxy);
     const httpServer = http.createServer(app);
     const graphql = await createGraphQLServer(config, httpServer);
+    installRequestScopes(database.orm);
 
     app.use(requestLogging(logger));
     app
@@ -56,7 +59,11 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     app.use('/graphql', authentication(tokens, 'graphql'));
     app.use(['/api', '/graphql'], contextMiddleware(database.orm, tokens));
     app.use('/api', restRouter());
-    app.use('/graphql', expressMiddleware(graphql, { context: async ({ res }) => requestContext(res) }));
+    app.use('/graphql', graphqlGuard(config.graphql.limits));
+    app.use(
+      '/graphql',
+      expressMiddleware(graphql, { context: async ({ res }) => ({ ...requestContext(res), guard: guardOf(res) }) }),
+    );
     app.use(notFound);
     app.use(errorHandler);
 

@@ -1,5 +1,6 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { UserType } from '../users/user.types';
+import { LIST_SIZES, listCost } from '../graphql/limits/cost';
 
 @InputType({ description: 'A time range: `from` inclusive, `to` exclusive, at most 366 days.' })
 export class ActivityFilter {
@@ -44,6 +45,7 @@ export class ActivitySummary {
 
   @Field(() => [UserActivity], {
     description: 'Most active first (log-ins plus applications), then by user id; cut at `top`.',
+    complexity: listCost(LIST_SIZES.activityUsers),
   })
   perUser!: UserActivity[];
 }

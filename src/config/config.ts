@@ -18,7 +18,7 @@ export interface AppConfig {
   logLevel: LogLevel;
   seed: boolean;
   migrateOnStart: boolean;
-  graphql: { introspection: boolean; sandbox: boolean };
+  graphql: GraphQLConfig;
   /** How long `/health` waits for the database before answering 503. */
   healthTimeoutMs: number;
   /** How long a graceful shutdown waits for in-flight requests before closing them. */
@@ -28,6 +28,32 @@ export interface AppConfig {
   /** Express 'trust proxy': the proxies whose X-Forwarded-* are believed; false believes none. */
   trustProxy: string | false;
   auth: AuthConfig;
+}
+
+export interface GraphQLConfig {
+  introspection: boolean;
+  sandbox: boolean;
+  /** Static limits, checked before any resolver runs, and the dynamic guards (README "Limits"). */
+  limits: GraphQLLimits;
+}
+
+export interface GraphQLLimits {
+  /** Parser tokens per document (graphql-js `maxTokens`). */
+  maxTokens: number;
+  /** Nesting of fields (fragments expanded; introspection's `__schema` not counted). */
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  /** Root fields of one operation (aliases of the same field count each). */
+  maxRootFields: number;
+  /** Budget of the computed cost (README "Limits": a connection multiplies its children by its page size). */
+  maxCost: number;
+  /** A request still resolving after this long stops, its SQL cancelled, and answers DEADLINE_EXCEEDED. */
+  deadlineMs: number;
+  /** Pool connections one request may hold at once (at most DB_POOL_SIZE - 1); the rest stays for other callers. */
+  maxConnectionsPerRequest: number;
+  /** Resolved fields in one response; past it the request stops with RESPONSE_TOO_LARGE. */
+  maxResponseFields: number;
 }
 
 export interface AuthConfig {
@@ -51,6 +77,22 @@ export type RestAuthMode = (typeof REST_AUTH_MODES)[number];
 export const DEVELOPMENT_ADMIN = { email: 'admin@branchloans.com', password: 'dev-admin-password' } as const;
 export const PASSWORD_LIMITS = { min: 8, max: 128 } as const;
 export const JWT_SECRET_MIN_BYTES = 32;
+
+/**
+ * Chosen so that every operation in client/operations and the README passes with room to spare
+ * (test/graphql/limits.test.ts prints and checks the margins), while the abuse corpus is refused.
+ */
+export const GRAPHQL_LIMIT_DEFAULTS: GraphQLLimits = {
+  maxTokens: 3000,
+  maxDepth: 12,
+  maxAliases: 30,
+  maxDirectives: 50,
+  maxRootFields: 20,
+  maxCost: 25000,
+  deadlineMs: 5000,
+  maxConnectionsPerRequest: 2,
+  maxResponseFields: 100000,
+};
 
 export const APP_ENVS = ['development', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
@@ -157,6 +199,15 @@ const envSchema = z.object({
     .max(PASSWORD_LIMITS.max, { message: `must be at most ${PASSWORD_LIMITS.max} characters` })
     .optional(),
   REST_AUTH: z.enum(REST_AUTH_MODES).default('open'),
+  GRAPHQL_MAX_TOKENS: int(100, 100000).default(GRAPHQL_LIMIT_DEFAULTS.maxTokens),
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(GRAPHQL_LIMIT_DEFAULTS.maxDepth),
+  GRAPHQL_MAX_ALIASES: int(0, 1000).default(GRAPHQL_LIMIT_DEFAULTS.maxAliases),
+  GRAPHQL_MAX_DIRECTIVES: int(0, 1000).default(GRAPHQL_LIMIT_DEFAULTS.maxDirectives),
+  GRAPHQL_MAX_ROOT_FIELDS: int(1, 1000).default(GRAPHQL_LIMIT_DEFAULTS.maxRootFields),
+  GRAPHQL_MAX_COST: int(1, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxCost),
+  GRAPHQL_DEADLINE_MS: int(10, 600000).default(GRAPHQL_LIMIT_DEFAULTS.deadlineMs),
+  GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: int(1, 100).default(GRAPHQL_LIMIT_DEFAULTS.maxConnectionsPerRequest),
+  GRAPHQL_MAX_RESPONSE_FIELDS: int(100, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxResponseFields),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -228,6 +279,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
       sandbox: e.GRAPHQL_SANDBOX ?? !isProduction,
+      limits: {
+        maxTokens: e.GRAPHQL_MAX_TOKENS,
+        maxDepth: e.GRAPHQL_MAX_DEPTH,
+        maxAliases: e.GRAPHQL_MAX_ALIASES,
+        maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+        maxRootFields: e.GRAPHQL_MAX_ROOT_FIELDS,
+        maxCost: e.GRAPHQL_MAX_COST,
+        deadlineMs: e.GRAPHQL_DEADLINE_MS,
+        // Never the whole pool: at least one connection stays for /health and the other callers.
+        maxConnectionsPerRequest: Math.min(e.GRAPHQL_MAX_CONNECTIONS_PER_REQUEST, e.DB_POOL_SIZE - 1),
+        maxResponseFields: e.GRAPHQL_MAX_RESPONSE_FIELDS,
+      },
     },
     healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -8,6 +8,7 @@ import { LoanService } from '../loans/loan.service';
 import { StatsService } from '../stats/stats.service';
 import { UserService } from '../users/user.service';
 import { createLoaders, type Loaders } from './loaders';
+import type { RequestGuard } from '../graphql/limits/request-guard';
 
 export type { Viewer } from '../auth/viewer';
 
@@ -26,6 +27,8 @@ export interface RequestContext {
     stats: StatsService;
     activity: ActivityService;
   };
+  /** GraphQL only: the request's deadline, response cap and database share (README "Limits"). */
+  guard?: RequestGuard;
   /**
    * Fields added to the request's log line (the GraphQL operation name). A shared object on purpose:
    * Apollo shallow-copies the context per operation, so only a reference survives back to express.

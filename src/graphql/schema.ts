@@ -1,6 +1,7 @@
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import { toGraphQLError } from '../common/error-mapping';
+import type { RequestContext } from '../context/request-context';
 import { ActivityResolver } from '../activity/activity.resolver';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
@@ -11,12 +12,20 @@ import { UserResolver } from '../users/user.resolver';
 import { Node } from './common-types';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
 
-/** Resolvers throw domain errors; this turns them into GraphQL errors with `extensions.code`. */
-const mapErrors: MiddlewareFn = async (_action, next) => {
+/**
+ * Around every resolver: the request's guard first (an aborted request resolves nothing more, and a
+ * resolver still waiting when it is aborted stops waiting), then domain errors into GraphQL errors with
+ * `extensions.code`.
+ */
+const guardAndMapErrors: MiddlewareFn<RequestContext> = async ({ context }, next) => {
+  const guard = context.guard;
   try {
-    return (await next()) as unknown;
+    if (!guard) return (await next()) as unknown;
+    guard.checkpoint();
+    return (await guard.race(next())) as unknown;
   } catch (error) {
-    throw toGraphQLError(error);
+    // Once aborted, whatever failed (a cancelled statement, a refused connection) failed because of it.
+    throw guard?.error ?? toGraphQLError(error);
   }
 };
 
@@ -35,7 +44,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
     // Unannotated fields stay open; every root field says who may call it (test/auth/matrix.test.ts).
     authMode: 'error',
     orphanedTypes: NODE_TYPES,
-    globalMiddlewares: [mapErrors],
+    globalMiddlewares: [guardAndMapErrors],
     // Validation is done by the domain services (one rule for REST and GraphQL), not by class-validator.
     validate: false,
     emitSchemaFile: false,

@@ -8,6 +8,9 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import type { RequestContext } from '../context/request-context';
 import { buildGraphQLSchema } from './schema';
+import { limitsPlugin } from './limits/plugin';
+import { GUARD_CODES } from './limits/request-guard';
+import { isTokenLimitError, limitValidationRules, STATIC_LIMIT_CODES, tokenLimitMessage } from './limits/static-limits';
 
 /** Codes a client may see with their message; anything else is masked as INTERNAL_SERVER_ERROR. */
 const PUBLIC_CODES = new Set([
@@ -22,17 +25,40 @@ const PUBLIC_CODES = new Set([
   'FORBIDDEN',
   'NOT_FOUND',
   'SERVICE_UNAVAILABLE',
+  'PERSISTED_QUERY_HASH_MISMATCH',
+  ...STATIC_LIMIT_CODES,
+  ...Object.values(GUARD_CODES),
 ]);
+
+/** Client mistakes Apollo reports without a code (they would read as INTERNAL_SERVER_ERROR). */
+const UNCODED_APOLLO_ERRORS: Record<string, string> = {
+  'provided sha does not match query': 'PERSISTED_QUERY_HASH_MISMATCH',
+  'Unsupported persisted query version': 'PERSISTED_QUERY_NOT_SUPPORTED',
+};
 
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
-  // A scalar refusing a literal (a Decimal "abc" written in the query) surfaces as a validation error;
-  // it is bad user input, as the same value passed in a variable is.
+  // Apollo reports every validation failure as GRAPHQL_VALIDATION_FAILED. A scalar refusing a literal
+  // (a Decimal "abc" written in the query) is bad user input, as the same value in a variable is; a
+  // static limit keeps its own code (QUERY_TOO_DEEP...).
   if (code === 'GRAPHQL_VALIDATION_FAILED' && error instanceof GraphQLError) {
     const original = error.originalError;
-    if (original instanceof GraphQLError && original.extensions?.code === 'BAD_USER_INPUT') {
-      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+    const originalCode = original instanceof GraphQLError ? original.extensions?.code : undefined;
+    if (
+      typeof originalCode === 'string' &&
+      (originalCode === 'BAD_USER_INPUT' || STATIC_LIMIT_CODES.has(originalCode))
+    ) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: originalCode } };
     }
+  }
+  // graphql-js's parser stops at maxTokens with a syntax error.
+  if (code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {
+    const limit = Number(/(\d+) tokens/.exec(formatted.message)?.[1]);
+    return { message: tokenLimitMessage(limit), extensions: { code: 'TOO_MANY_TOKENS' } };
+  }
+  const uncoded = UNCODED_APOLLO_ERRORS[formatted.message];
+  if (uncoded && code === 'INTERNAL_SERVER_ERROR') {
+    return { message: formatted.message, extensions: { code: uncoded } };
   }
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
   // Never the original message or stack: the server log has them, with the request id.
@@ -54,8 +80,8 @@ const loggingPlugin: ApolloServerPlugin<RequestContext> = {
       },
       async didEncounterErrors({ errors, contextValue }) {
         for (const error of errors) {
-          const code = error.extensions?.code;
-          if (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== 'SERVICE_UNAVAILABLE') continue;
+          const code = formatError({ message: error.message, extensions: error.extensions }, error).extensions?.code;
+          if (code !== 'INTERNAL_SERVER_ERROR' && code !== 'SERVICE_UNAVAILABLE') continue;
           const original = unwrapResolverError(error);
           contextValue.logger.error({ err: original, path: error.path }, 'GraphQL operation failed');
         }
@@ -72,9 +98,17 @@ export async function createGraphQLServer(
   const landingPage = config.graphql.sandbox
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
     : ApolloServerPluginLandingPageDisabled();
+  const { limits } = config.graphql;
   const server = new ApolloServer<RequestContext>({
     schema,
     introspection: config.graphql.introspection,
+    // With introspection off, no "Did you mean ...?" either: the schema cannot be enumerated through errors.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
+    // The static limits (README "Limits"): the parser stops at maxTokens, the rules run with validation.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: limitValidationRules(limits),
+    // Apollo's own guard against fragments that expand exponentially, run before the other rules.
+    maxRecursiveSelections: true,
     // Stack traces stay in the server log, in every environment.
     includeStacktraceInErrorResponses: false,
     // main.ts owns the signals and closes everything in order (Apollo's own handler would race it).
@@ -84,6 +118,7 @@ export async function createGraphQLServer(
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       landingPage,
       loggingPlugin,
+      limitsPlugin(limits),
     ],
   });
   await server.start();

@@ -16,6 +16,7 @@ import {
 import type { RequestContext } from '../context/request-context';
 import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
+import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { UserType } from '../users/user.types';
 import type { User } from '../users/user.entity';
 import { Role } from '../users/role';
@@ -79,6 +80,7 @@ export class LoanResolver {
   @Authorized()
   @Query(() => LoanConnection, {
     description: 'Loans, newest first unless `orderBy` says otherwise. A borrower sees their own loans only.',
+    complexity: connectionCost,
   })
   async loans(@Args(() => LoansArgs) args: LoansArgs, @Ctx() ctx: RequestContext): Promise<LoanConnection> {
     return LoanConnection.from(await ctx.services.loans.list(args));
@@ -94,6 +96,7 @@ export class LoanResolver {
 
   @FieldResolver(() => [LoanEventType], {
     description: 'The audit trail, oldest first: creation, then every status change. Batched across loans.',
+    complexity: listCost(LIST_SIZES.loanHistory),
   })
   history(@Root() loan: Loan, @Ctx() ctx: RequestContext): Promise<LoanEvent[]> {
     // Loans reach a caller only through the scoped services; this guard keeps it so if that ever changes.

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type
 import type { RequestContext } from '../context/request-context';
 import { Role } from '../users/role';
 import { DailyLoanStats, LoanStats, LoanStatsFilter } from './stats.types';
+import { LIST_SIZES, listCost } from '../graphql/limits/cost';
 
 @Resolver(() => LoanStats)
 export class StatsResolver {
@@ -28,7 +29,7 @@ export class StatsResolver {
     };
   }
 
-  @FieldResolver(() => [DailyLoanStats])
+  @FieldResolver(() => [DailyLoanStats], { complexity: listCost(LIST_SIZES.days) })
   async daily(@Root() stats: LoanStats, @Ctx() ctx: RequestContext): Promise<DailyLoanStats[]> {
     const days = await ctx.services.stats.daily(stats.filter);
     return days.map((d) => ({

@@ -1,6 +1,7 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDate } from 'graphql-scalars';
 import { Money } from '../graphql/common-types';
+import { LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { LoanStatus } from '../loans/loan-status';
 import type { StatsFilter } from './stats.service';
 import { MAX_DAILY_SPAN_DAYS } from './stats.service';
@@ -49,7 +50,10 @@ export class DailyLoanStats {
   @Field(() => Int)
   count!: number;
 
-  @Field(() => [Money], { description: 'One total per currency lent that day (empty on a day without loans).' })
+  @Field(() => [Money], {
+    description: 'One total per currency lent that day (empty on a day without loans).',
+    complexity: listCost(LIST_SIZES.currencies),
+  })
   totals!: Money[];
 }
 
@@ -61,10 +65,16 @@ export class LoanStats {
   @Field(() => Int)
   totalLoans!: number;
 
-  @Field(() => [LoanStatusCount], { description: 'Statuses without loans are absent.' })
+  @Field(() => [LoanStatusCount], {
+    description: 'Statuses without loans are absent.',
+    complexity: listCost(LIST_SIZES.statuses),
+  })
   byStatus!: LoanStatusCount[];
 
-  @Field(() => [CurrencyLoanStats], { description: 'Sorted by currency code.' })
+  @Field(() => [CurrencyLoanStats], {
+    description: 'Sorted by currency code.',
+    complexity: listCost(LIST_SIZES.currencies),
+  })
   byCurrency!: CurrencyLoanStats[];
 
   @Field(() => [DailyLoanStats], {

@@ -16,6 +16,7 @@ import {
 import type { RequestContext } from '../context/request-context';
 import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
+import { connectionCost } from '../graphql/limits/cost';
 import { LoansArgs } from '../loans/loan.resolver';
 import { LoanConnection } from '../loans/loan.types';
 import { User } from './user.entity';
@@ -54,12 +55,18 @@ export class UserResolver {
   }
 
   @Authorized()
-  @Query(() => UserConnection, { description: 'Users, newest first. A borrower sees only themselves.' })
+  @Query(() => UserConnection, {
+    description: 'Users, newest first. A borrower sees only themselves.',
+    complexity: connectionCost,
+  })
   async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: RequestContext): Promise<UserConnection> {
     return UserConnection.from(await ctx.services.users.list(args));
   }
 
-  @FieldResolver(() => LoanConnection, { description: "The user's loans; batched across users (one query per level)." })
+  @FieldResolver(() => LoanConnection, {
+    description: "The user's loans; batched across users (one query per level).",
+    complexity: connectionCost,
+  })
   async loans(
     @Root() user: User,
     @Args(() => LoansArgs) args: LoansArgs,

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { LogInDocument, MeDocument, SignUpDocument } from '../../client/generated/graphql';
 import type { SignUpInput } from '../../client/generated/graphql';
 import { User } from '../../src/users/user.entity';
-import { listen, startTestApp, type TestApp } from '../support/app';
+import { listen, startTestApp, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { ANONYMOUS_HEADERS } from '../support/auth';
 import { createBorrower, uniqueEmail } from '../support/factories';
 import { countRows, errorCodes } from '../graphql/helpers';
@@ -334,6 +334,7 @@ describe('logIn', () => {
         const res = await logIn(email, password);
         expect({ kind, status: res.status }).toEqual({ kind, status: 200 });
         expect(res.body).toEqual({
+          extensions: ANY_COST_EXTENSION,
           data: {
             logIn: {
               token: null,

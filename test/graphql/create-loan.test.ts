@@ -10,7 +10,7 @@ import type { CreateLoanInput } from '../../client/generated/graphql';
 import { Loan } from '../../src/loans/loan.entity';
 import { LoanStatus } from '../../src/loans/loan-status';
 import type { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { createBorrower } from '../support/factories';
 import { countRows, errorCodes, expectWellFormedErrors, loanInDb } from './helpers';
 
@@ -256,7 +256,10 @@ describe('the Decimal scalar', () => {
     ['250', '250.00', CreateLoanWithIntLiteralDocument],
   ])('the literal %s is accepted as %s', async (_literal, stored, document) => {
     const res = await t.graphql(document, { borrowerId: borrower.id });
-    expect(res.body).toEqual({ data: { createLoan: { loan: { amount: { amount: stored } }, userErrors: [] } } });
+    expect(res.body).toEqual({
+      data: { createLoan: { loan: { amount: { amount: stored } }, userErrors: [] } },
+      extensions: ANY_COST_EXTENSION,
+    });
   });
 
   test('a missing amount is a GraphQL error, not a userError', async () => {

@@ -1,6 +1,6 @@
 import { CreateUserDocument, LoanByIdDocument, LoanIdsDocument } from '../../client/generated/graphql';
 import { User } from '../../src/users/user.entity';
-import { startTestApp, type GraphQLBody, type TestApp } from '../support/app';
+import { startTestApp, type GraphQLBody, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { countRows, errorCodes, expectWellFormedErrors } from './helpers';
 
 let t: TestApp;
@@ -101,7 +101,7 @@ describe('development conveniences (off in production, see production.test.ts)',
   test('introspection is enabled', async () => {
     const res = await t.graphql('{ __schema { queryType { name } } }');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    expect(res.body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } }, extensions: ANY_COST_EXTENSION });
   });
 
   test('GET /graphql from a browser serves the Sandbox landing page', async () => {
@@ -123,7 +123,7 @@ describe('CSRF prevention', () => {
   test('the same GET with a preflight header is served', async () => {
     const res = await t.http.get('/graphql').query({ query: '{ __typename }' }).set('apollo-require-preflight', 'true');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { __typename: 'Query' } });
+    expect(res.body).toEqual({ data: { __typename: 'Query' }, extensions: ANY_COST_EXTENSION });
   });
 
   test('a mutation in a text/plain POST (a cross-site form) is refused and writes nothing', async () => {

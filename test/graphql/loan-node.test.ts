@@ -4,7 +4,7 @@ import { LoanStatus } from '../../src/loans/loan-status';
 import { Role } from '../../src/users/role';
 import type { Loan } from '../../src/loans/loan.entity';
 import type { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { createBorrower, createLoan } from '../support/factories';
 
 let t: TestApp;
@@ -31,6 +31,7 @@ describe('loan(id)', () => {
     const res = await t.graphql(LoanByIdDocument, { id: loan.id });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: {
         loan: {
           id: loan.id,
@@ -62,7 +63,7 @@ describe('loan(id)', () => {
   ])('returns null, not an error, for %s', async (_label, id) => {
     const res = await t.graphql(LoanByIdDocument, { id });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { loan: null } });
+    expect(res.body).toEqual({ data: { loan: null }, extensions: ANY_COST_EXTENSION });
   });
 });
 
@@ -71,6 +72,7 @@ describe('node(id)', () => {
     const res = await t.graphql(NodeByIdDocument, { id: loan.id });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: {
         node: {
           __typename: 'Loan',
@@ -86,6 +88,7 @@ describe('node(id)', () => {
     const res = await t.graphql(NodeByIdDocument, { id: borrower.id });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: { node: { __typename: 'User', id: borrower.id, email: 'wanjiru@example.com', role: 'ADMIN' } },
     });
   });
@@ -104,6 +107,7 @@ describe('node(id)', () => {
 
     const res = await t.graphql(NodeByIdDocument, { id: legacyBorrowerId });
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: { node: { __typename: 'User', id: legacyBorrowerId, email: null, role: 'BORROWER' } },
     });
   });
@@ -116,6 +120,6 @@ describe('node(id)', () => {
   ])('returns null for %s', async (_label, id) => {
     const res = await t.graphql(NodeByIdDocument, { id });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { node: null } });
+    expect(res.body).toEqual({ data: { node: null }, extensions: ANY_COST_EXTENSION });
   });
 });

@@ -2,7 +2,7 @@ import { LoanIdsDocument, LoansPageDocument, UsersPageDocument } from '../../cli
 import type { LoanOrder, LoansPageQuery } from '../../client/generated/graphql';
 import type { Loan } from '../../src/loans/loan.entity';
 import type { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { countQueries, createBorrower } from '../support/factories';
 import { at, errorCodes, expectWellFormedErrors, insertLoans, newestFirst, type GraphQLResult } from './helpers';
 
@@ -233,6 +233,7 @@ describe('pagination', () => {
     const borrower = await createBorrower(t.app.orm.em);
     const res = await t.graphql(LoansPageDocument, { filter: { borrowerId: borrower.id } });
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: {
         loans: {
           totalCount: 0,

@@ -12,7 +12,7 @@ afterAll(() => t.close());
 
 test('the app runs with the production configuration', () => {
   expect(t.app.config.appEnv).toBe('production');
-  expect(t.app.config.graphql).toEqual({ introspection: false, sandbox: false });
+  expect(t.app.config.graphql).toMatchObject({ introspection: false, sandbox: false });
 });
 
 test.each([

@@ -9,7 +9,7 @@ import type { Loan } from '../../src/loans/loan.entity';
 import { LoanStatus } from '../../src/loans/loan-status';
 import { Role } from '../../src/users/role';
 import type { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp, ANY_COST_EXTENSION } from '../support/app';
 import { TEST_ADMIN } from '../support/auth';
 import { createBorrower } from '../support/factories';
 import { errorCodes, insertLoans, newestFirst, type GraphQLResult } from './helpers';
@@ -66,6 +66,7 @@ describe('user(id)', () => {
     const res = await t.graphql(UserByIdDocument, { id: admin.id });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
+      extensions: ANY_COST_EXTENSION,
       data: {
         user: {
           id: admin.id,
@@ -88,7 +89,7 @@ describe('user(id)', () => {
   ])('returns null for %s', async (_label, id) => {
     const res = await t.graphql(UserByIdDocument, { id });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { user: null } });
+    expect(res.body).toEqual({ data: { user: null }, extensions: ANY_COST_EXTENSION });
   });
 });
 

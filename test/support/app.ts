@@ -75,3 +75,8 @@ export async function listen(app: App): Promise<string> {
   const address: AddressInfo = await app.listen(0);
   return `http://127.0.0.1:${address.port}`;
 }
+
+/** Every GraphQL answer carries its computed cost (README "Limits"); for tests that compare whole bodies. */
+export const ANY_COST_EXTENSION = {
+  cost: { requestedQueryCost: expect.any(Number), maximumQueryCost: expect.any(Number) },
+};
