@@ -45,7 +45,7 @@ describe('configuration', () => {
       GRAPHQL_INTROSPECTION: 'true',
       GRAPHQL_SANDBOX: 'on',
     });
-    expect(config.graphql).toEqual({ introspection: true, sandbox: true });
+    expect(config.graphql).toMatchObject({ introspection: true, sandbox: true });
     expect(loadConfig({ GRAPHQL_SANDBOX: 'false', SEED: '0' })).toMatchObject({
       graphql: { sandbox: false },
       seed: false,

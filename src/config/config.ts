@@ -84,7 +84,7 @@ export const JWT_SECRET_MIN_BYTES = 32;
  */
 export const GRAPHQL_LIMIT_DEFAULTS: GraphQLLimits = {
   maxTokens: 3000,
-  maxDepth: 12,
+  maxDepth: 15,
   maxAliases: 30,
   maxDirectives: 50,
   maxRootFields: 20,

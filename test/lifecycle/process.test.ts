@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ANY_COST_EXTENSION } from '../support/app';
 
 /**
  * The real start sequence, as `npm start` runs it: the compiled entry point (built by `pretest`)
@@ -160,12 +161,13 @@ describe('the process (npm start)', () => {
       const first = await start({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
       const anonymous = await graphql(first.url, '{ loans(first: 10) { totalCount } }');
       expect(anonymous.body).toEqual({
+        extensions: ANY_COST_EXTENSION,
         data: null,
         errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })],
       });
       const token = await logInAsDevelopmentAdmin(first.url);
       const loans = await graphql(first.url, '{ loans(first: 10) { totalCount } }', token);
-      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
+      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } }, extensions: ANY_COST_EXTENSION });
       const before = await snapshot(db.url);
       expect(await stop(first)).toBe(0);
 
@@ -244,7 +246,7 @@ describe('the process (npm start)', () => {
       });
       const token = await logInAsDevelopmentAdmin(running.url);
       const loans = await graphql(running.url, '{ loans(first: 10) { totalCount } }', token);
-      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } } });
+      expect(loans.body).toEqual({ data: { loans: { totalCount: 5 } }, extensions: ANY_COST_EXTENSION });
       expect(running.output()).toMatch(/JWT_SECRET is not set: using a random key/);
       const rest = await fetch(`${running.url}/api/loans/00000000-0000-0000-0000-000000000001`);
       expect(rest.status).toBe(200);

@@ -52,7 +52,7 @@ describe('the abuse corpus', () => {
       messages.set(abuse.code, res.body.errors[0].message as string);
     }
     expect(messages.get('QUERY_TOO_DEEP')).toMatch(
-      /^Query depth limit of 12 exceeded, found \d+\. \(GRAPHQL_MAX_DEPTH\)$/,
+      /^Query depth limit of 15 exceeded, found \d+\. \(GRAPHQL_MAX_DEPTH\)$/,
     );
     expect(messages.get('TOO_MANY_TOKENS')).toMatch(/^Token limit of 3000 exceeded.*\(GRAPHQL_MAX_TOKENS\)$/);
     expect(messages.get('TOO_MANY_ALIASES')).toBe('Aliases limit of 30 exceeded, found 40. (GRAPHQL_MAX_ALIASES)');

@@ -28,6 +28,7 @@ export interface TestApp {
 export interface GraphQLBody<TData> {
   data?: TData | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
+  extensions?: Record<string, unknown>;
 }
 
 /** The real application (real HTTP stack, real PostgreSQL) on a fresh database. */

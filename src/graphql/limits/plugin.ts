@@ -71,6 +71,9 @@ export function limitsPlugin(limits: GraphQLLimits): ApolloServerPlugin<RequestC
           result.errors = [guardError, ...others];
           if (kind === 'too-large') result.data = null;
           response.http.status = GUARD_STATUS[kind];
+          // Answer only once PostgreSQL has been told to cancel: a client that sees the error and retries
+          // never finds its earlier statement still running.
+          await guard.cancellation;
           contextValue.logger.warn(
             {
               guard: kind,

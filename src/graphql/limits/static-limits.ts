@@ -88,6 +88,8 @@ export function limitValidationRules(limits: GraphQLLimits): ValidationRule[] {
       n: limits.maxDepth,
       // Sandbox's introspection query nests `ofType` deeply; it is bounded by the schema, not the caller.
       ignoreIntrospection: true,
+      // Depth is the nesting of fields: a fragment spread or inline fragment adds none.
+      flattenFragments: true,
       onReject: [armorRejection(LIMIT_CODES.depth, 'GRAPHQL_MAX_DEPTH')],
     }),
     maxAliasesRule({
