@@ -187,7 +187,7 @@ describe('one request holds a bounded share of the pool', () => {
     } finally {
       await lock.release();
     }
-    const res = await pending!;
+    const res = await pending;
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
     expect(Object.keys(res.body.data!)).toHaveLength(8);

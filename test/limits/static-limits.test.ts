@@ -201,7 +201,7 @@ function clientOperations(): { name: string; document: DocumentNode }[] {
       document: {
         kind: Kind.DOCUMENT,
         definitions: [operation, ...[...used(operation)].map((name) => fragments.get(name)!)],
-      } as DocumentNode,
+      },
     }));
 }
 
