@@ -141,6 +141,16 @@ describe('configuration', () => {
     ['DATABASE_URL', 'not a url', /^DATABASE_URL: /],
     ['EMBEDDED_PG_PORT', '40000', /^EMBEDDED_PG_PORT: /],
     ['BODY_LIMIT', 'lots', /^BODY_LIMIT: /],
+    ['GRAPHQL_MAX_TOKENS', '99', /^GRAPHQL_MAX_TOKENS: /],
+    ['GRAPHQL_MAX_DEPTH', '1', /^GRAPHQL_MAX_DEPTH: /],
+    ['GRAPHQL_MAX_ALIASES', '-1', /^GRAPHQL_MAX_ALIASES: /],
+    ['GRAPHQL_MAX_DIRECTIVES', '1001', /^GRAPHQL_MAX_DIRECTIVES: /],
+    ['GRAPHQL_MAX_ROOT_FIELDS', '0', /^GRAPHQL_MAX_ROOT_FIELDS: /],
+    ['GRAPHQL_MAX_COST', '0', /^GRAPHQL_MAX_COST: /],
+    ['GRAPHQL_DEADLINE_MS', '9', /^GRAPHQL_DEADLINE_MS: /],
+    ['GRAPHQL_DEADLINE_MS', '5s', /^GRAPHQL_DEADLINE_MS: /],
+    ['GRAPHQL_MAX_CONNECTIONS_PER_REQUEST', '0', /^GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: /],
+    ['GRAPHQL_MAX_RESPONSE_FIELDS', '99', /^GRAPHQL_MAX_RESPONSE_FIELDS: /],
   ])('%s=%s stops the start with a message naming the variable', (name, value, pattern) => {
     expect(problemsOf({ [name]: value })).toEqual([expect.stringMatching(pattern)]);
   });
@@ -148,6 +158,55 @@ describe('configuration', () => {
   test('edges that are allowed', () => {
     expect(loadConfig({ PORT: '1', DB_POOL_SIZE: '2' })).toMatchObject({ port: 1, dbPoolSize: 2 });
     expect(loadConfig({ PORT: '65535', DB_POOL_SIZE: '100' })).toMatchObject({ port: 65535, dbPoolSize: 100 });
+  });
+
+  test('GraphQL limits: documented defaults, each set by its variable', () => {
+    expect(loadConfig({}).graphql.limits).toEqual({
+      maxTokens: 3000,
+      maxDepth: 15,
+      maxAliases: 30,
+      maxDirectives: 50,
+      maxRootFields: 20,
+      maxCost: 25000,
+      deadlineMs: 5000,
+      maxConnectionsPerRequest: 2,
+      maxResponseFields: 100000,
+    });
+    expect(
+      loadConfig({
+        GRAPHQL_MAX_TOKENS: '100',
+        GRAPHQL_MAX_DEPTH: '2',
+        GRAPHQL_MAX_ALIASES: '0',
+        GRAPHQL_MAX_DIRECTIVES: '0',
+        GRAPHQL_MAX_ROOT_FIELDS: '1',
+        GRAPHQL_MAX_COST: '1',
+        GRAPHQL_DEADLINE_MS: '10',
+        GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: '1',
+        GRAPHQL_MAX_RESPONSE_FIELDS: '100',
+      }).graphql.limits,
+    ).toEqual({
+      maxTokens: 100,
+      maxDepth: 2,
+      maxAliases: 0,
+      maxDirectives: 0,
+      maxRootFields: 1,
+      maxCost: 1,
+      deadlineMs: 10,
+      maxConnectionsPerRequest: 1,
+      maxResponseFields: 100,
+    });
+  });
+
+  test('one request never holds the whole pool: its share is at most DB_POOL_SIZE - 1', () => {
+    expect(loadConfig({ DB_POOL_SIZE: '2' }).graphql.limits.maxConnectionsPerRequest).toBe(1);
+    expect(
+      loadConfig({ DB_POOL_SIZE: '4', GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: '4' }).graphql.limits
+        .maxConnectionsPerRequest,
+    ).toBe(3);
+    expect(
+      loadConfig({ DB_POOL_SIZE: '20', GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: '4' }).graphql.limits
+        .maxConnectionsPerRequest,
+    ).toBe(4);
   });
 
   test('every problem is reported at once, and the message lists them', () => {

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,83 +5,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ANY_COST_EXTENSION } from '../support/app';
-
-/**
- * The real start sequence, as `npm start` runs it: the compiled entry point (built by `pretest`)
- * in its own process, with signals. This is what the Docker image runs too.
- */
-const root = path.resolve(__dirname, '../..');
-const entry = path.join(root, 'dist/src/main.js');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Every process a test started: afterAll stops whatever a failed test left running. */
-const children = new Set<ChildProcess>();
-
-function launch(env: Record<string, string>, port: number): Omit<Running, 'url'> {
-  let output = '';
-  const child = spawn(process.execPath, [entry], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  children.add(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  return { child, output: () => output, exited };
-}
-
-async function start(env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  const running = { ...launch(env, port), url: `http://127.0.0.1:${port}` };
-  const deadline = Date.now() + 60_000;
-  let exitCode: number | null | undefined;
-  void running.exited.then((code) => (exitCode = code));
-  while (Date.now() < deadline && exitCode === undefined) {
-    try {
-      const res = await fetch(`${running.url}/health`);
-      if (res.status === 200) return running;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  running.child.kill('SIGKILL');
-  throw new Error(`the app did not become healthy (exit ${String(exitCode)}):\n${running.output()}`);
-}
-
-async function stop(running: Running, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  running.child.kill(signal);
-  return running.exited;
-}
+import { entry, freePort, killAll, launch, start, stop } from '../support/processes';
 
 async function graphql(
   url: string,
@@ -146,9 +69,7 @@ describe('the process (npm start)', () => {
   beforeAll(() => {
     if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: \`npm test\` builds it first (pretest)`);
   });
-  afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
-  });
+  afterAll(killAll);
 
   describe('with DATABASE_URL', () => {
     let db: TestDatabase;
