@@ -42,6 +42,21 @@ describe('the abuse corpus', () => {
     },
   );
 
+  test('the 1,000-alias query no longer makes /health answer 503', async () => {
+    const aliases = ABUSE_CORPUS.find((c) => c.name.startsWith('1,000 aliases'))!;
+    const send = () =>
+      t.http
+        .post('/graphql')
+        .set({ 'Content-Type': 'application/json', ...headers.admin })
+        .send(aliases.body);
+    const [attacks, health] = await Promise.all([
+      Promise.all(Array.from({ length: 8 }, send)),
+      Promise.all(Array.from({ length: 8 }, () => t.http.get('/health'))),
+    ]);
+    expect(attacks.map((r) => r.status)).toEqual(Array(8).fill(400));
+    expect(health.map((r) => r.status)).toEqual(Array(8).fill(200));
+  });
+
   test('the limit messages name the limit, the value found and the variable that sets it', async () => {
     const messages = new Map<string, string>();
     for (const abuse of ABUSE_CORPUS) {

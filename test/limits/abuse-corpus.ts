@@ -6,11 +6,17 @@
  */
 export type Caller = 'anonymous' | 'borrower' | 'admin';
 
+interface GraphQLBody {
+  query?: string;
+  variables?: Record<string, unknown>;
+  extensions?: Record<string, unknown>;
+}
+
 export interface AbuseCase {
   name: string;
   caller: Caller;
-  /** The POST body. */
-  body: { query?: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> };
+  /** The POST body: one operation, or (refused) a batch of them. */
+  body: GraphQLBody | GraphQLBody[];
   /** The `extensions.code` of the first error, and the HTTP status. */
   code: string;
   status: number;
@@ -165,6 +171,13 @@ export const ABUSE_CORPUS: AbuseCase[] = [
       variables: { first: 100 },
     },
     code: 'QUERY_TOO_COSTLY',
+    status: 400,
+  },
+  {
+    name: 'a batch of 1,000 operations in one POST (batching is off: each limit applies to one operation)',
+    caller: 'admin',
+    body: Array.from({ length: 1000 }, () => ({ query: '{ loans(first: 100) { edges { node { id } } } }' })),
+    code: 'BAD_REQUEST',
     status: 400,
   },
   {

@@ -89,11 +89,13 @@ export class RequestGuard {
       work.catch(() => undefined);
       return Promise.reject(this.abortError);
     }
-    this.abortPromise ??= new Promise<never>((_resolve, reject) => {
-      this.rejectAbortPromise = reject;
-    });
-    // Whichever loses the race must not become an unhandled rejection.
-    this.abortPromise.catch(() => undefined);
+    if (!this.abortPromise) {
+      this.abortPromise = new Promise<never>((_resolve, reject) => {
+        this.rejectAbortPromise = reject;
+      });
+      // Whichever loses the race must not become an unhandled rejection.
+      this.abortPromise.catch(() => undefined);
+    }
     work.catch(() => undefined);
     return Promise.race([work, this.abortPromise]);
   }
