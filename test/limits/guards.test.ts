@@ -52,6 +52,14 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, wh
   }
 }
 
+/** Until exactly `count` of the app's statements wait on the lock. */
+const untilWaiting = (url: string, count: number, what: string) =>
+  until(
+    () => waitingStatements(url),
+    (rows) => rows.length === count,
+    what,
+  );
+
 const LOANS_PAGE = '{ loans(first: 5) { edges { node { id } } } }';
 
 describe('the per-request deadline', () => {
@@ -67,11 +75,7 @@ describe('the per-request deadline', () => {
     try {
       const pending = t.graphql(LOANS_PAGE);
       // The statement really runs (waits on the lock) before the deadline...
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 1,
-        'the statement to wait',
-      );
+      await untilWaiting(t.db.url, 1, 'the statement to wait');
       const res = await pending;
       expect(res.status).toBe(504);
       expect(res.body.errors).toEqual([
@@ -81,11 +85,7 @@ describe('the per-request deadline', () => {
         },
       ]);
       // ...and is gone afterwards while the lock is still held: cancelled, not abandoned.
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 0,
-        'the statement to be cancelled',
-      );
+      await untilWaiting(t.db.url, 0, 'the statement to be cancelled');
     } finally {
       await lock.release();
     }
@@ -106,11 +106,7 @@ describe('the per-request deadline', () => {
       );
       expect(res.status).toBe(504);
       expect(res.body.errors?.[0]?.extensions?.code).toBe('DEADLINE_EXCEEDED');
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 0,
-        'the insert to be cancelled',
-      );
+      await untilWaiting(t.db.url, 0, 'the insert to be cancelled');
     } finally {
       await lock.release();
     }
@@ -141,17 +137,9 @@ describe('a client that goes away', () => {
       });
       request.on('error', () => undefined);
       request.end(JSON.stringify({ query: LOANS_PAGE }));
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 1,
-        'the statement to wait',
-      );
+      await untilWaiting(t.db.url, 1, 'the statement to wait');
       request.destroy();
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 0,
-        'the statement to be cancelled',
-      );
+      await untilWaiting(t.db.url, 0, 'the statement to be cancelled');
     } finally {
       await lock.release();
     }
@@ -173,11 +161,7 @@ describe('one request holds a bounded share of the pool', () => {
     let pending: ReturnType<TestApp['graphql']> | undefined;
     try {
       pending = t.graphql(query);
-      await until(
-        () => waitingStatements(t.db.url),
-        (rows) => rows.length === 2,
-        'two statements to wait',
-      );
+      await untilWaiting(t.db.url, 2, 'two statements to wait');
       // Still two: the other six wait in the request's own queue, not in the pool.
       expect(await waitingStatements(t.db.url)).toHaveLength(2);
       for (let i = 0; i < 3; i++) {
