@@ -44,6 +44,8 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     const tokens = new TokenService(config.auth);
     const app = express();
     app.disable('x-powered-by');
+    // No ETag: nothing is cached by validators here, and hashing every body costs CPU on every answer.
+    app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
     const httpServer = http.createServer(app);
     const graphql = await createGraphQLServer(config, httpServer);

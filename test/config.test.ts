@@ -150,7 +150,7 @@ describe('configuration', () => {
     ['GRAPHQL_DEADLINE_MS', '9', /^GRAPHQL_DEADLINE_MS: /],
     ['GRAPHQL_DEADLINE_MS', '5s', /^GRAPHQL_DEADLINE_MS: /],
     ['GRAPHQL_MAX_CONNECTIONS_PER_REQUEST', '0', /^GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: /],
-    ['GRAPHQL_MAX_RESPONSE_FIELDS', '99', /^GRAPHQL_MAX_RESPONSE_FIELDS: /],
+    ['GRAPHQL_MAX_RESPONSE_NODES', '9', /^GRAPHQL_MAX_RESPONSE_NODES: /],
   ])('%s=%s stops the start with a message naming the variable', (name, value, pattern) => {
     expect(problemsOf({ [name]: value })).toEqual([expect.stringMatching(pattern)]);
   });
@@ -170,7 +170,7 @@ describe('configuration', () => {
       maxCost: 25000,
       deadlineMs: 5000,
       maxConnectionsPerRequest: 2,
-      maxResponseFields: 100000,
+      maxResponseNodes: 50000,
     });
     expect(
       loadConfig({
@@ -182,7 +182,7 @@ describe('configuration', () => {
         GRAPHQL_MAX_COST: '1',
         GRAPHQL_DEADLINE_MS: '10',
         GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: '1',
-        GRAPHQL_MAX_RESPONSE_FIELDS: '100',
+        GRAPHQL_MAX_RESPONSE_NODES: '10',
       }).graphql.limits,
     ).toEqual({
       maxTokens: 100,
@@ -193,7 +193,7 @@ describe('configuration', () => {
       maxCost: 1,
       deadlineMs: 10,
       maxConnectionsPerRequest: 1,
-      maxResponseFields: 100,
+      maxResponseNodes: 10,
     });
   });
 

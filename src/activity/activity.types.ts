@@ -11,7 +11,7 @@ export class ActivityFilter {
   to!: Date;
 }
 
-@ObjectType({ description: "One user's activity in the range." })
+@ObjectType({ description: "One user's activity in the range.", simpleResolvers: true })
 export class UserActivity {
   /** Resolved (batched) from userId by ActivityResolver. */
   @Field(() => UserType, { nullable: true, description: 'Null only if the account no longer exists.' })
@@ -26,7 +26,10 @@ export class UserActivity {
   applications!: number;
 }
 
-@ObjectType({ description: 'Log-ins and loan applications over a time range (the analytics of FinApp).' })
+@ObjectType({
+  description: 'Log-ins and loan applications over a time range (the analytics of FinApp).',
+  simpleResolvers: true,
+})
 export class ActivitySummary {
   @Field(() => Date)
   from!: Date;

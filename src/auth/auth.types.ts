@@ -31,7 +31,7 @@ export class LogInInput {
 }
 
 function sessionPayload(name: string, description: string) {
-  @ObjectType(name, { description })
+  @ObjectType(name, { description, simpleResolvers: true })
   class SessionPayload {
     @Field(() => String, {
       nullable: true,

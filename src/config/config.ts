@@ -52,8 +52,8 @@ export interface GraphQLLimits {
   deadlineMs: number;
   /** Pool connections one request may hold at once (at most DB_POOL_SIZE - 1); the rest stays for other callers. */
   maxConnectionsPerRequest: number;
-  /** Resolved fields in one response; past it the request stops with RESPONSE_TOO_LARGE. */
-  maxResponseFields: number;
+  /** Nodes in one response (resolver results, list items, connection edges); past it: RESPONSE_TOO_LARGE. */
+  maxResponseNodes: number;
 }
 
 export interface AuthConfig {
@@ -91,7 +91,7 @@ export const GRAPHQL_LIMIT_DEFAULTS: GraphQLLimits = {
   maxCost: 25000,
   deadlineMs: 5000,
   maxConnectionsPerRequest: 2,
-  maxResponseFields: 100000,
+  maxResponseNodes: 50000,
 };
 
 export const APP_ENVS = ['development', 'staging', 'production'] as const;
@@ -207,7 +207,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: int(1, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxCost),
   GRAPHQL_DEADLINE_MS: int(10, 600000).default(GRAPHQL_LIMIT_DEFAULTS.deadlineMs),
   GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: int(1, 100).default(GRAPHQL_LIMIT_DEFAULTS.maxConnectionsPerRequest),
-  GRAPHQL_MAX_RESPONSE_FIELDS: int(100, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxResponseFields),
+  GRAPHQL_MAX_RESPONSE_NODES: int(10, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxResponseNodes),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -289,7 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         deadlineMs: e.GRAPHQL_DEADLINE_MS,
         // Never the whole pool: at least one connection stays for /health and the other callers.
         maxConnectionsPerRequest: Math.min(e.GRAPHQL_MAX_CONNECTIONS_PER_REQUEST, e.DB_POOL_SIZE - 1),
-        maxResponseFields: e.GRAPHQL_MAX_RESPONSE_FIELDS,
+        maxResponseNodes: e.GRAPHQL_MAX_RESPONSE_NODES,
       },
     },
     healthTimeoutMs: e.HEALTH_TIMEOUT_MS,

@@ -17,7 +17,7 @@ export abstract class Node {
   id!: string;
 }
 
-@ObjectType({ description: 'An amount of money in one currency (amount as an exact Decimal).' })
+@ObjectType({ description: 'An amount of money in one currency (amount as an exact Decimal).', simpleResolvers: true })
 export class Money {
   @Field(() => DecimalScalar)
   amount!: string;
@@ -35,7 +35,7 @@ export class MoneyInput {
   currencyCode!: string;
 }
 
-@ObjectType({ description: 'A problem with the input of a mutation that the caller can fix.' })
+@ObjectType({ description: 'A problem with the input of a mutation that the caller can fix.', simpleResolvers: true })
 export class UserError {
   @Field(() => [String], {
     nullable: true,
@@ -50,7 +50,7 @@ export class UserError {
   code!: UserErrorCode;
 }
 
-@ObjectType({ description: 'Relay page information.' })
+@ObjectType({ description: 'Relay page information.', simpleResolvers: true })
 export class PageInfo implements PageInfoData {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -71,9 +71,13 @@ export interface Connection<TNode> {
   totalCount(): Promise<number>;
 }
 
-/** A Relay connection type `<Name>Connection` with `<Name>Edge`, whose `totalCount` runs only when selected. */
+/**
+ * A Relay connection type `<Name>Connection` with `<Name>Edge`, whose `totalCount` runs only when selected.
+ * Object types of plain data are `simpleResolvers`: graphql-js reads their properties directly, with no
+ * middleware around each field (the guard and the error mapping wrap the resolvers that do work).
+ */
 export function connectionType<TNode extends object>(name: string, nodeType: ClassType<TNode>) {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field(() => String, { description: 'Opaque; pass it as `after` to read the following page.' })
     cursor!: string;
@@ -82,7 +86,7 @@ export function connectionType<TNode extends object>(name: string, nodeType: Cla
     node!: TNode;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class ConnectionType implements Connection<TNode> {
     @Field(() => [Edge])
     edges!: Edge[];
@@ -102,6 +106,8 @@ export function connectionType<TNode extends object>(name: string, nodeType: Cla
 
     @Field(() => Int, {
       description: 'How many nodes match the filter, over all pages (a COUNT, run only when selected).',
+      // Not a plain field: its COUNT runs under the request's guard and error mapping.
+      simple: false,
     })
     totalCount(): Promise<number> {
       return this.counter();

@@ -22,7 +22,9 @@ const guardAndMapErrors: MiddlewareFn<RequestContext> = async ({ context }, next
   try {
     if (!guard) return (await next()) as unknown;
     guard.checkpoint();
-    return (await guard.race(next())) as unknown;
+    const result = (await guard.race(next())) as unknown;
+    guard.resolved(result);
+    return result;
   } catch (error) {
     // Once aborted, whatever failed (a cancelled statement, a refused connection) failed because of it.
     throw guard?.error ?? toGraphQLError(error);

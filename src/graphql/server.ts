@@ -3,7 +3,10 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import type { RequestContext } from '../context/request-context';
@@ -117,6 +120,8 @@ export async function createGraphQLServer(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       landingPage,
+      // No cache hints are set, and Apollo's cache-control plugin would wrap every field's resolver to compute them.
+      ApolloServerPluginCacheControlDisabled(),
       loggingPlugin,
       limitsPlugin(limits),
     ],

@@ -4,6 +4,7 @@ import { LoanStatus } from './loan-status';
 
 @ObjectType('LoanEvent', {
   description: "One entry of a loan's audit trail: its creation or a status change. Never changes.",
+  simpleResolvers: true,
 })
 export class LoanEventType {
   @Field(() => ID)

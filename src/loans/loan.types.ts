@@ -14,7 +14,7 @@ registerEnumType(LoanOrderField, { name: 'LoanOrderField', description: 'Fields 
  * The GraphQL view of a loan. Resolvers hand it `Loan` entities; `borrower` and `amount`
  * are resolved by `LoanResolver` (a batched user, and Money from amount + currency).
  */
-@ObjectType('Loan', { implements: Node, description: 'A microloan.' })
+@ObjectType('Loan', { implements: Node, description: 'A microloan.', simpleResolvers: true })
 export class LoanType extends Node {
   @Field(() => LoanStatus)
   status!: LoanStatus;
@@ -119,7 +119,7 @@ export class MarkLoanDefaultedInput extends LoanTransitionInput {}
 
 /** `<Name>Payload { loan, userErrors }`: the changed loan, or why not. */
 export function loanPayload(name: string) {
-  @ObjectType(name)
+  @ObjectType(name, { simpleResolvers: true })
   class LoanPayload {
     @Field(() => LoanType, { nullable: true })
     loan!: Loan | null;

@@ -7,7 +7,7 @@ import { USER_LIMITS } from './user.validation';
 
 registerEnumType(Role, { name: 'Role', description: 'What a user may do.' });
 
-@ObjectType('User', { implements: Node, description: 'A borrower or an administrator.' })
+@ObjectType('User', { implements: Node, description: 'A borrower or an administrator.', simpleResolvers: true })
 export class UserType extends Node {
   @Field(() => String, { nullable: true })
   firstName!: string | null;
@@ -74,7 +74,7 @@ export class UpdateUserInput {
 }
 
 function userPayload(name: string) {
-  @ObjectType(name)
+  @ObjectType(name, { simpleResolvers: true })
   class UserPayload {
     @Field(() => UserType, { nullable: true })
     user!: User | null;

@@ -181,13 +181,16 @@ describe('one request holds a bounded share of the pool', () => {
 describe('the response size cap', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ GRAPHQL_MAX_RESPONSE_FIELDS: '100' });
+    t = await startTestApp({ GRAPHQL_MAX_RESPONSE_NODES: '40' });
     const borrower = await createBorrower(t.app.orm.em);
     for (let i = 0; i < 30; i++) await createLoan(t.app.orm.em, { borrower });
   });
   afterAll(() => t.close());
 
-  const page = (first: number) => `{ loans(first: ${first}) { edges { node { id status createdAt } } } }`;
+  // Nodes: the connection, its edges, and each edge's borrower and amount (the resolvers that run):
+  // 1 + 3 x first, so 31 at first 10 and 91 at first 30.
+  const page = (first: number) =>
+    `{ loans(first: ${first}) { edges { node { id status borrower { id } amount { amount } } } } }`;
 
   test('an answer within the cap is served', async () => {
     const res = await t.graphql(page(10));
@@ -201,7 +204,7 @@ describe('the response size cap', () => {
     expect(res.body.data).toBeNull();
     expect(res.body.errors).toEqual([
       {
-        message: expect.stringMatching(/more than 100 fields .*GRAPHQL_MAX_RESPONSE_FIELDS/),
+        message: expect.stringMatching(/more than 40 nodes .*GRAPHQL_MAX_RESPONSE_NODES/),
         extensions: { code: 'RESPONSE_TOO_LARGE' },
       },
     ]);

@@ -34,7 +34,7 @@ export const LIST_SIZES = {
   statuses: 6,
   /** Currencies a lender serves. */
   currencies: 10,
-  /** Days of a `loanStats.daily` series: a month (a longer range is bounded by the response-fields cap). */
+  /** Days of a `loanStats.daily` series: a month (a longer range is bounded by the response nodes cap). */
   days: 31,
   /** `activitySummary.perUser`: its default `top`. */
   activityUsers: 100,

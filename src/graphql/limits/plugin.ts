@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { GraphQLLimits } from '../../config/config';
 import type { RequestContext } from '../../context/request-context';
 import { computeCost, type QueryCost } from './cost';
@@ -28,6 +28,9 @@ export function guardOf(res: { locals: Record<string, unknown> }): RequestGuard 
   return res.locals.guard as RequestGuard | undefined;
 }
 
+/** Distinct variable sets whose cost is remembered per document (then the memory starts again). */
+const MAX_COSTS_PER_DOCUMENT = 256;
+
 /** `extensions.cost` of every answer, named as the largest public GraphQL APIs name it. */
 function costExtension(cost: QueryCost) {
   return {
@@ -42,12 +45,33 @@ function costExtension(cost: QueryCost) {
  * guard's code and status (a deadline keeps whatever data was resolved, a too-large answer none).
  */
 export function limitsPlugin(limits: GraphQLLimits): ApolloServerPlugin<RequestContext> {
+  // Apollo hands back the same parsed document for the same query text (its document store): the cost of
+  // an operation with the same variables is computed once, not on every request.
+  const costs = new WeakMap<DocumentNode, Map<string, QueryCost>>();
+  const costOf = (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | undefined,
+    variables: Record<string, unknown> | undefined,
+  ): QueryCost => {
+    const key = `${operationName ?? ''}\u0000${variables ? JSON.stringify(variables) : ''}`;
+    let known = costs.get(document);
+    const hit = known?.get(key);
+    if (hit) return hit;
+    const cost = computeCost(schema, document, operationName, variables, limits.maxCost);
+    if (!known || known.size >= MAX_COSTS_PER_DOCUMENT) {
+      known = new Map();
+      costs.set(document, known);
+    }
+    known.set(key, cost);
+    return cost;
+  };
   return {
     async requestDidStart() {
       let cost: QueryCost | undefined;
       return {
         async didResolveOperation({ schema, document, operationName, request }) {
-          cost = computeCost(schema, document, operationName ?? undefined, request.variables, limits.maxCost);
+          cost = costOf(schema, document, operationName ?? undefined, request.variables);
           if (cost.requested !== null && cost.requested > cost.limit) {
             const found = Number.isFinite(cost.requested)
               ? `found ${cost.requested}`
@@ -78,7 +102,7 @@ export function limitsPlugin(limits: GraphQLLimits): ApolloServerPlugin<RequestC
             {
               guard: kind,
               elapsedMs: guard.elapsedMs,
-              resolvedFields: guard.resolvedFields,
+              resolvedNodes: guard.resolvedNodes,
               cancelledStatements: guard.database.cancelled,
             },
             'GraphQL request stopped by its guard',

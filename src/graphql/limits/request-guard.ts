@@ -3,9 +3,10 @@ import { DatabaseScope } from '../../db/request-scope';
 
 /**
  * The dynamic guards of one GraphQL request: a deadline, the client going away, and a cap on the
- * fields resolved. Any of them aborts the request: resolvers stop (the error middleware checks the
- * guard before each resolver and races each one against the abort), and the request's SQL is
+ * nodes of its response. Any of them aborts the request: resolvers stop (the error middleware checks
+ * the guard before each resolver and races each one against the abort), and the request's SQL is
  * cancelled in PostgreSQL by its `DatabaseScope`, which also bounds the pool connections it holds.
+ * (Plain data fields have no resolver of their own: the guard sees the resolvers that do work.)
  */
 export type AbortKind = 'deadline' | 'client-gone' | 'too-large';
 
@@ -21,14 +22,14 @@ export const GUARD_STATUS: Record<AbortKind, number> = { deadline: 504, 'client-
 export interface GuardLimits {
   deadlineMs: number;
   maxConnectionsPerRequest: number;
-  maxResponseFields: number;
+  maxResponseNodes: number;
 }
 
 export class RequestGuard {
   readonly database: DatabaseScope;
   private readonly startedAt = Date.now();
   private readonly timer: NodeJS.Timeout;
-  private fields = 0;
+  private nodes = 0;
   private abortKind: AbortKind | undefined;
   private abortError: GraphQLError | undefined;
   private abortPromise: Promise<never> | undefined;
@@ -54,8 +55,8 @@ export class RequestGuard {
     return Date.now() - this.startedAt;
   }
 
-  get resolvedFields(): number {
-    return this.fields;
+  get resolvedNodes(): number {
+    return this.nodes;
   }
 
   /** Aborts the request (the first reason wins) and returns the error it now answers with. */
@@ -77,10 +78,23 @@ export class RequestGuard {
     clearTimeout(this.timer);
   }
 
-  /** Called before every resolver: throws once the request is aborted; counts the fields resolved. */
+  /** Called before every resolver: throws once the request is aborted. */
   checkpoint(): void {
     if (this.abortError) throw this.abortError;
-    if (++this.fields > this.limits.maxResponseFields) throw this.abort('too-large');
+  }
+
+  /**
+   * Called with every resolver's result: counts the nodes of the response (the result, each item of a
+   * list, each edge of a connection) and stops the request past the cap.
+   */
+  resolved(result: unknown): void {
+    let nodes = 1;
+    if (Array.isArray(result)) nodes += result.length;
+    else if (result !== null && typeof result === 'object' && Array.isArray((result as { edges?: unknown }).edges)) {
+      nodes += (result as { edges: unknown[] }).edges.length;
+    }
+    this.nodes += nodes;
+    if (this.nodes > this.limits.maxResponseNodes) throw this.abort('too-large');
   }
 
   /** `work`, or the abort error as soon as the request is aborted, whichever comes first. */
@@ -105,7 +119,7 @@ export class RequestGuard {
       case 'deadline':
         return `The request did not finish within its deadline of ${this.limits.deadlineMs} ms and was stopped (GRAPHQL_DEADLINE_MS). Ask for less, or retry later.`;
       case 'too-large':
-        return `The response would have more than ${this.limits.maxResponseFields} fields and was stopped (GRAPHQL_MAX_RESPONSE_FIELDS). Ask for smaller pages or fewer fields.`;
+        return `The response would have more than ${this.limits.maxResponseNodes} nodes and was stopped (GRAPHQL_MAX_RESPONSE_NODES). Ask for smaller pages or fewer nested lists.`;
       case 'client-gone':
         return 'The client closed the connection before the answer was ready.';
     }
