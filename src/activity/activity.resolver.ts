@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { Role } from '../users/role';
-import type { User } from '../users/user.entity';
+import type { UserView } from '../users/user.view';
 import { UserType } from '../users/user.types';
 import { ACTIVITY_LIMITS } from './activity.service';
 import { ActivityFilter, ActivitySummary, UserActivity } from './activity.types';
@@ -26,7 +26,7 @@ export class ActivityResolver {
   }
 
   @FieldResolver(() => UserType, { nullable: true })
-  user(@Root() activity: UserActivity, @Ctx() ctx: RequestContext): Promise<User | null> {
+  user(@Root() activity: UserActivity, @Ctx() ctx: RequestContext): Promise<UserView | null> {
     return ctx.loaders.userById.load(activity.userId);
   }
 }

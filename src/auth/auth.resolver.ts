@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { UserType } from '../users/user.types';
-import type { User } from '../users/user.entity';
+import type { UserView } from '../users/user.view';
 import type { Session } from './auth.service';
 import { LogInInput, LogInPayload, SignUpInput, SignUpPayload } from './auth.types';
 import type { UserErrorData } from '../common/error-mapping';
@@ -10,7 +10,7 @@ import { mutationPayload } from '../graphql/mutation';
 type SessionPayloadData = {
   token: string | null;
   expiresAt: Date | null;
-  user: User | null;
+  user: UserView | null;
   userErrors: UserErrorData[];
 };
 
@@ -39,7 +39,7 @@ export class AuthResolver {
 
   @Authorized()
   @Query(() => UserType, { nullable: true, description: 'The logged-in user; null if the account no longer exists.' })
-  me(@Ctx() ctx: RequestContext): Promise<User | null> {
+  me(@Ctx() ctx: RequestContext): Promise<UserView | null> {
     if (ctx.viewer.kind !== 'user') return Promise.resolve(null);
     return ctx.services.users.findById(ctx.viewer.userId);
   }

@@ -1,7 +1,7 @@
 import { Field, InputType, ObjectType } from 'type-graphql';
 import { UserError } from '../graphql/common-types';
 import { PASSWORD_LIMITS } from '../config/config';
-import type { User } from '../users/user.entity';
+import type { UserView } from '../users/user.view';
 import { UserType } from '../users/user.types';
 
 @InputType({ description: 'A new borrower account.' })
@@ -43,7 +43,7 @@ function sessionPayload(name: string, description: string) {
     expiresAt!: Date | null;
 
     @Field(() => UserType, { nullable: true })
-    user!: User | null;
+    user!: UserView | null;
 
     @Field(() => [UserError])
     userErrors!: UserError[];

@@ -1,14 +1,15 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Page } from '../common/cursor';
-import { Loan } from '../loans/loan.entity';
 import {
   countLoansByBorrower,
   findLoanPagesByBorrower,
   type LoanFilterData,
   type LoanListArgs,
 } from '../loans/loan.queries';
-import { User } from '../users/user.entity';
+import { findUserViews } from '../users/user.queries';
+import type { UserView } from '../users/user.view';
+import type { LoanView } from '../loans/loan.view';
 import { LoanEvent } from '../loans/loan-event.entity';
 
 /**
@@ -17,9 +18,10 @@ import { LoanEvent } from '../loans/loan-event.entity';
  * request-scoped entities and must not leak one caller's data to another).
  */
 export interface Loaders {
-  userById: DataLoader<string, User | null>;
+  /** Users as plain rows (no entities): borrowers of a page of loans, actors, `activitySummary` users. */
+  userById: DataLoader<string, UserView | null>;
   /** A page of a borrower's loans; one loader (and so one batch) per distinct argument set. */
-  loanPageByBorrower(args: LoanListArgs): DataLoader<string, Page<Loan>>;
+  loanPageByBorrower(args: LoanListArgs): DataLoader<string, Page<LoanView>>;
   loanCountByBorrower(filter: LoanFilterData | null | undefined): DataLoader<string, number>;
   /** Audit trails of many loans in one statement, oldest event first. */
   loanEventsByLoan: DataLoader<string, LoanEvent[]>;
@@ -35,12 +37,12 @@ export function createLoaders(em: EntityManager): Loaders {
     }
     return value;
   };
-  const pageLoaders = new Map<string, DataLoader<string, Page<Loan>>>();
+  const pageLoaders = new Map<string, DataLoader<string, Page<LoanView>>>();
   const countLoaders = new Map<string, DataLoader<string, number>>();
 
   const loaders: Loaders = {
     userById: new DataLoader(async (ids) => {
-      const users = await em.find(User, { id: { $in: [...ids] } });
+      const users = await findUserViews(em, ids);
       const byId = new Map(users.map((u) => [u.id, u]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

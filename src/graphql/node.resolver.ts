@@ -2,10 +2,10 @@ import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { isUuid } from '../common/ids';
 import { LoanType } from '../loans/loan.types';
-import { Loan } from '../loans/loan.entity';
 import { UserType } from '../users/user.types';
-import { User } from '../users/user.entity';
 import { Node } from './common-types';
+import type { LoanView } from '../loans/loan.view';
+import type { UserView } from '../users/user.view';
 
 /**
  * Relay's `node(id)`. Loan ids are UUIDs; user ids are free-form strings (the legacy API registers any
@@ -18,7 +18,7 @@ export class NodeResolver {
     nullable: true,
     description: 'Any object by its id; null when it does not exist or is not yours.',
   })
-  async node(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | User | null> {
+  async node(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<LoanView | UserView | null> {
     const loan = isUuid(id) ? await ctx.services.loans.findById(id) : null;
     return loan ?? ctx.services.users.findById(id);
   }
@@ -26,8 +26,10 @@ export class NodeResolver {
 
 /** Tells GraphQL which concrete type an entity is, for the `Node` interface. */
 export function resolveNodeType(value: unknown): string | undefined {
-  if (value instanceof Loan) return 'Loan';
-  if (value instanceof User) return 'User';
+  // Views are plain objects (rows, or entities after a mutation): a loan is the one with a borrower.
+  if (typeof value !== 'object' || value === null) return undefined;
+  if ('borrower' in value) return 'Loan';
+  if ('role' in value) return 'User';
   return undefined;
 }
 

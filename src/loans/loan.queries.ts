@@ -5,6 +5,8 @@ import { isUuid } from '../common/ids';
 import { OrderDirection } from '../common/ordering';
 import { Loan } from './loan.entity';
 import type { LoanStatus } from './loan-status';
+import { loanView, type LoanView, type MappedLoanRow } from './loan.view';
+import { mapRows, PreparedRead, sqlOf, type SqlText } from '../db/prepared';
 
 export enum LoanOrderField {
   CREATED_AT = 'CREATED_AT',
@@ -40,7 +42,12 @@ export const DEFAULT_LOAN_ORDER: LoanOrderData = { field: LoanOrderField.CREATED
 /** Each sort has an index (sort key, id): keyset pagination makes page 1000 cost what page 1 costs. */
 const SORTS: Record<
   LoanOrderField,
-  { column: string; property: 'createdAt' | 'amount'; keyOf: (loan: Loan) => string; isKey: (key: string) => boolean }
+  {
+    column: string;
+    property: 'createdAt' | 'amount';
+    keyOf: (loan: LoanView) => string;
+    isKey: (key: string) => boolean;
+  }
 > = {
   [LoanOrderField.CREATED_AT]: {
     column: 'created_at',
@@ -102,14 +109,27 @@ function prepare(args: LoanListArgs): PreparedList {
   };
 }
 
-function applyKeyset(qb: QueryBuilder<Loan>, p: PreparedList, alias = 'l'): void {
-  if (!p.cursor) return;
+/** `after` is the cursor's values, or the parameters standing for them in a prepared statement. */
+function applyKeyset(
+  qb: QueryBuilder<Loan>,
+  p: PreparedList,
+  after: { key: unknown; id: unknown } | null = p.cursor,
+  alias = 'l',
+): void {
+  if (!after) return;
   // A row comparison walks the (sort key, id) index and breaks ties (rows of one flush share created_at).
   const op = p.direction === 'asc' ? '>' : '<';
-  qb.andWhere(`(${alias}.${p.column}, ${alias}.id) ${op} (?, ?)`, [p.cursor.key, p.cursor.id]);
+  qb.andWhere(`(${alias}.${p.column}, ${alias}.id) ${op} (?, ?)`, [after.key, after.id]);
 }
 
-function cursorOf(order: LoanOrderData): (loan: Loan) => string {
+/** The parameters of a cursor in a prepared statement. */
+const cursorParams = (p: PreparedList, param: (name: 'afterKey' | 'afterId') => string) =>
+  p.cursor && { key: param('afterKey'), id: param('afterId') };
+
+const ordered = (qb: QueryBuilder<Loan>, p: PreparedList) =>
+  qb.orderBy([{ [p.property]: p.direction }, { id: p.direction }]);
+
+function cursorOf(order: LoanOrderData): (loan: LoanView) => string {
   const sort = SORTS[order.field];
   return (loan) => encodeCursor({ sort: sortName(order), key: sort.keyOf(loan), id: loan.id });
 }
@@ -120,14 +140,87 @@ export function countLoans(em: EntityManager, filter: LoanFilterData | null | un
   return qb.getCount();
 }
 
-/** One page of loans: one SELECT, plus a COUNT only if `totalCount` is read. */
-export async function findLoanPage(em: EntityManager, args: LoanListArgs): Promise<Page<Loan>> {
+const loanViews = (em: EntityManager, rows: Record<string, unknown>[]) =>
+  mapRows<MappedLoanRow>(em, Loan, rows).map(loanView);
+
+const LOAN_BY_ID = new PreparedRead<'id'>((em, param) =>
+  sqlOf(
+    em
+      .createQueryBuilder(Loan, 'l')
+      .select('*')
+      .where({ id: param('id') }),
+  ),
+);
+const OWN_LOAN_BY_ID = new PreparedRead<'id' | 'borrowerId'>((em, param) =>
+  sqlOf(
+    em
+      .createQueryBuilder(Loan, 'l')
+      .select('*')
+      .where({ id: param('id'), borrower: param('borrowerId') }),
+  ),
+);
+
+/** One loan as a view (plain data, no entity), or null; `borrowerId` confines it to one borrower's loans. */
+export async function findLoanView(em: EntityManager, id: string, borrowerId: string | null): Promise<LoanView | null> {
+  const rows =
+    borrowerId === null ? await LOAN_BY_ID.rows(em, { id }) : await OWN_LOAN_BY_ID.rows(em, { id, borrowerId });
+  return loanViews(em, rows)[0] ?? null;
+}
+
+type PageParam = 'limit' | 'afterKey' | 'afterId' | 'ownedBy';
+
+/**
+ * The statement of a page without client filters (the common case: a front-end's list, a borrower's own
+ * loans), prepared once per order, cursor and scope.
+ */
+const unfilteredPages = new Map<string, PreparedRead<PageParam>>();
+function unfilteredPage(p: PreparedList, owned: boolean): PreparedRead<PageParam> {
+  const key = `${sortName(p.order)}:${p.cursor !== null}:${owned}`;
+  let statement = unfilteredPages.get(key);
+  if (!statement) {
+    statement = new PreparedRead<PageParam>((em, param) => {
+      const qb = em.createQueryBuilder(Loan, 'l').select('*');
+      if (owned) qb.andWhere('l.borrower_id = ?', [param('ownedBy')]);
+      applyKeyset(qb, p, cursorParams(p, param));
+      const { sql, bindings } = sqlOf(ordered(qb, p));
+      return { sql: `${sql} limit ?`, bindings: [...bindings, param('limit')] };
+    });
+    unfilteredPages.set(key, statement);
+  }
+  return statement;
+}
+
+/** Only the service's own scope, no client filter: the page can use a prepared statement. */
+function isUnfiltered(filter: LoanFilterData | null | undefined): boolean {
+  if (!filter) return true;
+  return Object.entries(filter).every(
+    ([key, value]) =>
+      key === 'ownedBy' || value === null || value === undefined || (Array.isArray(value) && value.length === 0),
+  );
+}
+
+/** One page of loans: one SELECT of plain rows, plus a COUNT only if `totalCount` is read. */
+export async function findLoanPage(em: EntityManager, args: LoanListArgs): Promise<Page<LoanView>> {
   const p = prepare(args);
-  const qb = em.createQueryBuilder(Loan, 'l').select('*');
-  applyLoanFilter(qb, args.filter);
-  applyKeyset(qb, p);
-  qb.orderBy([{ [p.property]: p.direction }, { id: p.direction }]).limit(p.limit + 1);
-  const rows = await qb.getResultList();
+  let rows: LoanView[];
+  if (isUnfiltered(args.filter)) {
+    const ownedBy = args.filter?.ownedBy ?? null;
+    rows = loanViews(
+      em,
+      await unfilteredPage(p, ownedBy !== null).rows(em, {
+        limit: p.limit + 1,
+        afterKey: p.cursor?.key,
+        afterId: p.cursor?.id,
+        ownedBy,
+      }),
+    );
+  } else {
+    const qb = em.createQueryBuilder(Loan, 'l').select('*');
+    applyLoanFilter(qb, args.filter);
+    applyKeyset(qb, p);
+    ordered(qb, p).limit(p.limit + 1);
+    rows = (await qb.execute<MappedLoanRow[]>('all', true)).map(loanView);
+  }
   return toPage(rows, p.limit, p.cursor !== null, cursorOf(p.order), () => countLoans(em, args.filter));
 }
 
@@ -142,16 +235,37 @@ export async function findLoanPagesByBorrower(
   borrowerIds: readonly string[],
   args: LoanListArgs,
   countFor: (borrowerId: string) => Promise<number>,
-): Promise<Page<Loan>[]> {
+): Promise<Page<LoanView>[]> {
   const p = prepare(args);
   const ids = [...new Set(borrowerIds)];
   const rows = ids.length === 0 ? [] : await selectPagesByBorrower(em, ids, p, args.filter);
-  const byBorrower = new Map<string, Loan[]>(ids.map((id) => [id, []]));
-  for (const row of rows) byBorrower.get(row.borrower_id as string)?.push(em.map(Loan, row));
+  const byBorrower = new Map<string, LoanView[]>(ids.map((id) => [id, []]));
+  for (const view of loanViews(em, rows)) byBorrower.get(view.borrower.id)?.push(view);
   return borrowerIds.map((id) =>
     toPage(byBorrower.get(id) ?? [], p.limit, p.cursor !== null, cursorOf(p.order), () => countFor(id)),
   );
 }
+
+/**
+ * The pages of many borrowers: `inner` is one borrower's page (`b` is the borrower row of the outer
+ * query). Column and direction come from SORTS and an enum, never from input; every value is a bound
+ * parameter.
+ */
+function lateralPages(p: PreparedList, inner: SqlText, ids: unknown, limit: unknown): SqlText {
+  return {
+    sql: `select page.* from unnest(?::varchar[]) with ordinality as b(id, ord)
+    cross join lateral (${inner.sql} limit ?) as page
+    order by b.ord, page.${p.column} ${p.direction}, page.id ${p.direction}`,
+    bindings: [ids, ...inner.bindings, limit],
+  };
+}
+
+function borrowerPageQuery(em: EntityManager): QueryBuilder<Loan> {
+  return em.createQueryBuilder(Loan, 'l').select('l.*').where('l.borrower_id = b.id');
+}
+
+/** Without client filters (the common case) the statement is prepared once per order and cursor. */
+const unfilteredBorrowerPages = new Map<string, PreparedRead<'ids' | 'limit' | 'afterKey' | 'afterId'>>();
 
 async function selectPagesByBorrower(
   em: EntityManager,
@@ -159,18 +273,24 @@ async function selectPagesByBorrower(
   p: PreparedList,
   filter: LoanFilterData | null | undefined,
 ): Promise<Record<string, unknown>[]> {
-  // One borrower's page; `b` is the borrower row of the outer query.
-  const page = em.createQueryBuilder(Loan, 'l').select('l.*').where('l.borrower_id = b.id');
-  applyLoanFilter(page, filter);
-  applyKeyset(page, p);
-  page.orderBy([{ [p.property]: p.direction }, { id: p.direction }]).limit(p.limit + 1);
-  const inner = page.getKnexQuery().toSQL();
-  // Column and direction come from SORTS and an enum, never from input; every value is a bound parameter
-  // (knex, not MikroORM's `execute`, which would inline them into the SQL text).
-  const sql = `select page.* from unnest(?::varchar[]) with ordinality as b(id, ord)
-    cross join lateral (${inner.sql}) as page
-    order by b.ord, page.${p.column} ${p.direction}, page.id ${p.direction}`;
-  const query = em.getKnex().raw(sql, [ids, ...inner.bindings]);
+  if (isUnfiltered(filter)) {
+    const key = `${sortName(p.order)}:${p.cursor !== null}`;
+    let statement = unfilteredBorrowerPages.get(key);
+    if (!statement) {
+      statement = new PreparedRead((em2, param) => {
+        const inner = borrowerPageQuery(em2);
+        applyKeyset(inner, p, cursorParams(p, param));
+        return lateralPages(p, sqlOf(ordered(inner, p)), param('ids'), param('limit'));
+      });
+      unfilteredBorrowerPages.set(key, statement);
+    }
+    return statement.rows(em, { ids, limit: p.limit + 1, afterKey: p.cursor?.key, afterId: p.cursor?.id });
+  }
+  const inner = borrowerPageQuery(em);
+  applyLoanFilter(inner, filter);
+  applyKeyset(inner, p);
+  const { sql, bindings } = lateralPages(p, sqlOf(ordered(inner, p)), ids, p.limit + 1);
+  const query = em.getKnex().raw(sql, bindings as Knex.Value[]);
   const trx = em.getTransactionContext<Knex.Transaction>();
   if (trx) query.transacting(trx);
   const result = (await query) as { rows: Record<string, unknown>[] };

@@ -18,12 +18,12 @@ import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { UserType } from '../users/user.types';
-import type { User } from '../users/user.entity';
+import type { UserView } from '../users/user.view';
 import { Role } from '../users/role';
 import { canSeeBorrower } from '../auth/viewer';
 import type { LoanEvent } from './loan-event.entity';
 import { LoanEventType } from './loan-event.types';
-import { Loan } from './loan.entity';
+import type { LoanView } from './loan.view';
 import { LoanStatus } from './loan-status';
 import {
   ApproveLoanInput,
@@ -73,7 +73,7 @@ export class LoanResolver {
     nullable: true,
     description: 'A loan by id; null when it does not exist or is not yours (borrowers see their own loans).',
   })
-  loan(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Loan | null> {
+  loan(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<LoanView | null> {
     return ctx.services.loans.findById(id);
   }
 
@@ -87,7 +87,7 @@ export class LoanResolver {
   }
 
   @FieldResolver(() => UserType)
-  async borrower(@Root() loan: Loan, @Ctx() ctx: RequestContext): Promise<User> {
+  async borrower(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<UserView> {
     const user = await ctx.loaders.userById.load(loan.borrower.id);
     // The foreign key guarantees a borrower; a miss is a broken invariant, not a client error.
     if (!user) throw new Error(`loan ${loan.id} has no borrower ${loan.borrower.id}`);
@@ -98,14 +98,14 @@ export class LoanResolver {
     description: 'The audit trail, oldest first: creation, then every status change. Batched across loans.',
     complexity: listCost(LIST_SIZES.loanHistory),
   })
-  history(@Root() loan: Loan, @Ctx() ctx: RequestContext): Promise<LoanEvent[]> {
+  history(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<LoanEvent[]> {
     // Loans reach a caller only through the scoped services; this guard keeps it so if that ever changes.
     if (!canSeeBorrower(ctx.viewer, loan.borrower.id)) return Promise.resolve([]);
     return ctx.loaders.loanEventsByLoan.load(loan.id);
   }
 
   @FieldResolver(() => Money)
-  amount(@Root() loan: Loan): Money {
+  amount(@Root() loan: LoanView): Money {
     return { amount: loan.amount, currencyCode: loan.currency };
   }
 

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { InvalidArgumentError, NotFoundError, ValidationError, UserErrorCode } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { requestContext } from '../http/context-middleware';
-import type { Loan } from './loan.entity';
+import type { LoanView } from './loan.view';
 import type { LoanRow } from './loan.queries';
 
 /** A loan as the legacy REST API shows it (rest-contract.md). */
@@ -18,8 +18,8 @@ export interface LegacyLoan {
   updated_at: string;
 }
 
-/** A loan entity in the legacy shape: the same rules as the streamed list, written once below. */
-export function toLegacyLoan(loan: Loan): LegacyLoan {
+/** A loan (view or entity) in the legacy shape: the same rules as the streamed list, written once below. */
+export function toLegacyLoan(loan: LoanView): LegacyLoan {
   return rowToLegacyLoan({
     id: loan.id,
     borrower_id: loan.borrower.id,

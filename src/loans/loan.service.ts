@@ -9,7 +9,8 @@ import { Role } from '../users/role';
 import { Loan } from './loan.entity';
 import { LoanEvent } from './loan-event.entity';
 import { canTransition, LoanStatus } from './loan-status';
-import { findLoanPage, forEachLoanBatch, type LoanListArgs } from './loan.queries';
+import { findLoanPage, findLoanView, forEachLoanBatch, type LoanListArgs } from './loan.queries';
+import type { LoanView } from './loan.view';
 import { validateCreateLoan, validateReason, type CreateLoanCommand } from './loan.validation';
 import type { Page } from '../common/cursor';
 
@@ -36,13 +37,12 @@ export class LoanService {
   ) {}
 
   /** `null` for unknown, malformed and not-yours ids alike: ids leak nothing. */
-  async findById(id: string): Promise<Loan | null> {
-    const scope = borrowerScope(this.viewer);
+  async findById(id: string): Promise<LoanView | null> {
     if (!isUuid(id)) return null;
-    return this.em.findOne(Loan, { id: id.toLowerCase(), ...(scope === null ? {} : { borrower: scope }) });
+    return findLoanView(this.em, id.toLowerCase(), borrowerScope(this.viewer));
   }
 
-  list(args: LoanListArgs): Promise<Page<Loan>> {
+  list(args: LoanListArgs): Promise<Page<LoanView>> {
     const scope = borrowerScope(this.viewer);
     return findLoanPage(this.em, scope === null ? args : { ...args, filter: { ...args.filter, ownedBy: scope } });
   }

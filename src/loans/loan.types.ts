@@ -5,13 +5,13 @@ import { OrderDirection } from '../common/ordering';
 import { LOAN_LIMITS } from './loan-limits';
 import { LoanStatus } from './loan-status';
 import { LoanOrderField, type LoanFilterData, type LoanOrderData } from './loan.queries';
-import type { Loan } from './loan.entity';
+import type { LoanView } from './loan.view';
 
 registerEnumType(LoanStatus, { name: 'LoanStatus', description: 'Where a loan is in its lifecycle.' });
 registerEnumType(LoanOrderField, { name: 'LoanOrderField', description: 'Fields loans can be sorted by.' });
 
 /**
- * The GraphQL view of a loan. Resolvers hand it `Loan` entities; `borrower` and `amount`
+ * The GraphQL view of a loan. Resolvers hand it `LoanView`s (rows, or entities after a mutation); `borrower` and `amount`
  * are resolved by `LoanResolver` (a batched user, and Money from amount + currency).
  */
 @ObjectType('Loan', { implements: Node, description: 'A microloan.', simpleResolvers: true })
@@ -40,7 +40,7 @@ export class LoanType extends Node {
   version!: number;
 }
 
-export const LoanConnection = connectionType<Loan>('Loan', LoanType as never);
+export const LoanConnection = connectionType<LoanView>('Loan', LoanType as never);
 export type LoanConnection = InstanceType<typeof LoanConnection>;
 
 @InputType({ description: 'Filters combine with AND.' })
@@ -122,7 +122,7 @@ export function loanPayload(name: string) {
   @ObjectType(name, { simpleResolvers: true })
   class LoanPayload {
     @Field(() => LoanType, { nullable: true })
-    loan!: Loan | null;
+    loan!: LoanView | null;
 
     @Field(() => [UserError])
     userErrors!: UserError[];

@@ -3,6 +3,8 @@ import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '..
 import { InvalidArgumentError } from '../common/errors';
 import { isSet } from '../loans/loan.queries';
 import { User } from './user.entity';
+import { USER_VIEW_PROPERTIES, type UserView } from './user.view';
+import { mapRows, PreparedRead, sqlOf } from '../db/prepared';
 import type { Role } from './role';
 
 export interface UserFilterData {
@@ -28,21 +30,64 @@ function applyUserFilter(qb: QueryBuilder<User>, filter: UserFilterData | null |
   if (isSet(filter.ownedBy)) qb.andWhere({ id: filter.ownedBy });
 }
 
-/** Newest users first, keyset-paginated on the (created_at, id) index. */
-export async function findUserPage(em: EntityManager, args: UserListArgs): Promise<Page<User>> {
+const userViews = (em: EntityManager, rows: Record<string, unknown>[]) => mapRows<UserView>(em, User, rows);
+
+const USERS_BY_ID = new PreparedRead<'ids'>((em, param) =>
+  sqlOf(
+    em
+      .createQueryBuilder(User, 'u')
+      .select([...USER_VIEW_PROPERTIES])
+      .where('u.id = any(?)', [param('ids')]),
+  ),
+);
+
+/** Users as views (plain data, no entity), in no particular order; unknown ids are left out. */
+export async function findUserViews(em: EntityManager, ids: readonly string[]): Promise<UserView[]> {
+  return userViews(em, await USERS_BY_ID.rows(em, { ids }));
+}
+
+/** One user as a view, or null. */
+export async function findUserView(em: EntityManager, id: string): Promise<UserView | null> {
+  return (await findUserViews(em, [id]))[0] ?? null;
+}
+
+type PageParam = 'limit' | 'afterKey' | 'afterId';
+/** A page with no filter (the common case), prepared once with and once without a cursor. */
+const unfilteredPages = [false, true].map(
+  (withCursor) =>
+    new PreparedRead<PageParam>((em, param) => {
+      const qb = em.createQueryBuilder(User, 'u').select([...USER_VIEW_PROPERTIES]);
+      if (withCursor) qb.andWhere('(u.created_at, u.id) < (?, ?)', [param('afterKey'), param('afterId')]);
+      const { sql, bindings } = sqlOf(qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]));
+      return { sql: `${sql} limit ?`, bindings: [...bindings, param('limit')] };
+    }),
+);
+
+const isUnfiltered = (filter: UserFilterData | null | undefined) =>
+  !filter || Object.values(filter).every((v) => v === null || v === undefined || (Array.isArray(v) && v.length === 0));
+
+/** Newest users first, keyset-paginated on the (created_at, id) index; plain rows, no entities. */
+export async function findUserPage(em: EntityManager, args: UserListArgs): Promise<Page<UserView>> {
   const limit = clampPageSize(args.first);
-  const qb = em.createQueryBuilder(User, 'u').select('*');
-  applyUserFilter(qb, args.filter);
   const hasCursor = args.after !== null && args.after !== undefined;
+  let cursor: { key: string; id: string } | undefined;
   if (hasCursor) {
-    const cursor = decodeCursor(args.after!, SORT);
+    cursor = decodeCursor(args.after!, SORT);
     if (!ISO.test(cursor.key) || Number.isNaN(Date.parse(cursor.key)) || cursor.id.length > 64) {
       throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
     }
-    qb.andWhere('(u.created_at, u.id) < (?, ?)', [cursor.key, cursor.id]);
   }
-  qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]).limit(limit + 1);
-  const rows = await qb.getResultList();
+  let rows: UserView[];
+  if (isUnfiltered(args.filter)) {
+    const statement = unfilteredPages[hasCursor ? 1 : 0];
+    rows = userViews(em, await statement.rows(em, { limit: limit + 1, afterKey: cursor?.key, afterId: cursor?.id }));
+  } else {
+    const qb = em.createQueryBuilder(User, 'u').select([...USER_VIEW_PROPERTIES]);
+    applyUserFilter(qb, args.filter);
+    if (cursor) qb.andWhere('(u.created_at, u.id) < (?, ?)', [cursor.key, cursor.id]);
+    qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]).limit(limit + 1);
+    rows = await qb.execute<UserView[]>('all', true);
+  }
   return toPage(
     rows,
     limit,

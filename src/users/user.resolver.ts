@@ -19,7 +19,7 @@ import { mutationPayload } from '../graphql/mutation';
 import { connectionCost } from '../graphql/limits/cost';
 import { LoansArgs } from '../loans/loan.resolver';
 import { LoanConnection } from '../loans/loan.types';
-import { User } from './user.entity';
+import type { UserView } from './user.view';
 import { Role } from './role';
 import {
   CreateUserInput,
@@ -50,7 +50,7 @@ export class UserResolver {
     nullable: true,
     description: 'A user by id; null when it does not exist or is not you (borrowers see themselves only).',
   })
-  user(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<User | null> {
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<UserView | null> {
     return ctx.services.users.findById(id);
   }
 
@@ -68,7 +68,7 @@ export class UserResolver {
     complexity: connectionCost,
   })
   async loans(
-    @Root() user: User,
+    @Root() user: UserView,
     @Args(() => LoansArgs) args: LoansArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<LoanConnection> {

@@ -5,7 +5,8 @@ import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, Valida
 import { newUserId } from '../common/ids';
 import { Role } from './role';
 import { User } from './user.entity';
-import { findUserPage, type UserListArgs } from './user.queries';
+import { findUserPage, findUserView, type UserListArgs } from './user.queries';
+import type { UserView } from './user.view';
 import { validateUserFields, type UserFieldsCommand } from './user.validation';
 
 /**
@@ -19,13 +20,13 @@ export class UserService {
   ) {}
 
   /** `null` for unknown and not-yours ids alike. */
-  findById(id: string): Promise<User | null> {
+  findById(id: string): Promise<UserView | null> {
     const scope = borrowerScope(this.viewer);
     if (id.length > 64 || (scope !== null && scope !== id)) return Promise.resolve(null);
-    return this.em.findOne(User, { id });
+    return findUserView(this.em, id);
   }
 
-  list(args: UserListArgs): Promise<Page<User>> {
+  list(args: UserListArgs): Promise<Page<UserView>> {
     const scope = borrowerScope(this.viewer);
     return findUserPage(this.em, scope === null ? args : { ...args, filter: { ...args.filter, ownedBy: scope } });
   }

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType, Node, UserError } from '../graphql/common-types';
-import type { User } from './user.entity';
+import type { UserView } from './user.view';
 import { Role } from './role';
 import type { UserFilterData } from './user.queries';
 import { USER_LIMITS } from './user.validation';
@@ -28,7 +28,7 @@ export class UserType extends Node {
   updatedAt!: Date;
 }
 
-export const UserConnection = connectionType<User>('User', UserType as never);
+export const UserConnection = connectionType<UserView>('User', UserType as never);
 export type UserConnection = InstanceType<typeof UserConnection>;
 
 @InputType({ description: 'Filters combine with AND.' })
@@ -77,7 +77,7 @@ function userPayload(name: string) {
   @ObjectType(name, { simpleResolvers: true })
   class UserPayload {
     @Field(() => UserType, { nullable: true })
-    user!: User | null;
+    user!: UserView | null;
 
     @Field(() => [UserError])
     userErrors!: UserError[];

@@ -190,10 +190,11 @@ describe('concurrency', () => {
 
   test('LoanService turns a lost race into STALE_VERSION naming the new status', async () => {
     const loan = await newLoan(LoanStatus.PENDING);
-    // The slow service read the loan (version 1) before the fast one changed it.
-    const slow = new LoanService(t.app.orm.em.fork(), ADMIN_VIEWER);
+    // The slow request's unit of work read the loan (version 1) before the fast one changed it.
+    const slowEm = t.app.orm.em.fork();
+    const slow = new LoanService(slowEm, ADMIN_VIEWER);
     const fast = new LoanService(t.app.orm.em.fork(), ADMIN_VIEWER);
-    expect(await slow.findById(loan.id)).toMatchObject({ status: LoanStatus.PENDING, version: 1 });
+    expect(await slowEm.findOneOrFail(Loan, { id: loan.id })).toMatchObject({ status: LoanStatus.PENDING, version: 1 });
 
     await expect(fast.transition(loan.id, LoanStatus.APPROVED)).resolves.toMatchObject({ version: 2 });
     const refused = slow.transition(loan.id, LoanStatus.REJECTED);

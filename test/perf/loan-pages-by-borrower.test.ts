@@ -1,6 +1,5 @@
 import { clampPageSize } from '../../src/common/cursor';
 import { OrderDirection } from '../../src/common/ordering';
-import type { Loan } from '../../src/loans/loan.entity';
 import { LoanStatus } from '../../src/loans/loan-status';
 import { findLoanPage, findLoanPagesByBorrower, LoanOrderField, type LoanListArgs } from '../../src/loans/loan.queries';
 import { startTestApp, type TestApp } from '../support/app';
@@ -39,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const edgeIds = (page: { edges: { node: Loan }[] }) => page.edges.map((e) => e.node.id);
+const edgeIds = (page: { edges: { node: { id: string } }[] }) => page.edges.map((e) => e.node.id);
 
 async function oracle(borrowerId: string, args: LoanListArgs) {
   const page = await findLoanPage(t.app.orm.em.fork(), { ...args, filter: { ...args.filter, borrowerId } });

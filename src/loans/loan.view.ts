@@ -1,0 +1,30 @@
+import type { Loan } from './loan.entity';
+
+/**
+ * A loan as reads hand it to GraphQL and REST: plain data from a row (no entity, no identity map, no
+ * change tracking; see conventions "hot read paths read rows"). Entities fit this shape too, so a
+ * mutation's result is answered as it is.
+ */
+export type LoanView = Pick<
+  Loan,
+  'id' | 'amount' | 'currency' | 'status' | 'termMonths' | 'interestRateApr' | 'createdAt' | 'updatedAt' | 'version'
+> & { borrower: { id: string } };
+
+/** A loan row as MikroORM maps it (property names, Dates), the borrower as its id. */
+export type MappedLoanRow = Omit<LoanView, 'borrower'> & { borrower: string };
+
+/** The one mapper from a mapped row to the view. */
+export function loanView(row: MappedLoanRow): LoanView {
+  return {
+    id: row.id,
+    borrower: { id: row.borrower },
+    amount: row.amount,
+    currency: row.currency,
+    status: row.status,
+    termMonths: row.termMonths,
+    interestRateApr: row.interestRateApr,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    version: row.version,
+  };
+}
