@@ -64,7 +64,13 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(
       '/graphql',
-      expressMiddleware(graphql, { context: async ({ res }) => ({ ...requestContext(res), guard: guardOf(res) }) }),
+      expressMiddleware(graphql, {
+        context: async ({ res }) => {
+          const context = requestContext(res);
+          context.guard = guardOf(res);
+          return context;
+        },
+      }),
     );
     app.use(notFound);
     app.use(errorHandler);

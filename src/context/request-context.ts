@@ -36,27 +36,60 @@ export interface RequestContext {
   logFields: { graphqlOperation?: string; userId?: string };
 }
 
-/** The one context factory, used by both the GraphQL server and the REST shim. */
+/**
+ * The one context factory, used by both the GraphQL server and the REST shim. The EntityManager fork, the
+ * loaders and the services are made on first use: `/health`, a refused token or a request answered from
+ * views alone does not pay for a unit of work it never uses. (Apollo shallow-copies the context per
+ * operation; the getters live on the prototype and the made parts in one shared holder, so a copy makes
+ * nothing twice.)
+ */
 export function createRequestContext(
   orm: MikroORM,
   tokens: TokenService,
   request: { requestId: string; logger: Logger; viewer?: Viewer },
 ): RequestContext {
-  const em = orm.em.fork();
   const viewer = request.viewer ?? ANONYMOUS;
-  return {
-    requestId: request.requestId,
-    viewer,
-    logger: request.logger,
-    em,
-    loaders: createLoaders(em),
-    logFields: viewer.kind === 'user' ? { userId: viewer.userId } : {},
-    services: {
-      auth: new AuthService(em, tokens),
+  return new LazyRequestContext(orm, tokens, viewer, request.requestId, request.logger, {});
+}
+
+interface Made {
+  em?: EntityManager;
+  loaders?: Loaders;
+  services?: RequestContext['services'];
+}
+
+class LazyRequestContext implements RequestContext {
+  logFields: RequestContext['logFields'];
+  guard?: RequestContext['guard'];
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly tokens: TokenService,
+    readonly viewer: Viewer,
+    readonly requestId: string,
+    readonly logger: Logger,
+    private readonly made: Made,
+  ) {
+    this.logFields = viewer.kind === 'user' ? { userId: viewer.userId } : {};
+  }
+
+  get em(): EntityManager {
+    return (this.made.em ??= this.orm.em.fork());
+  }
+
+  get loaders(): Loaders {
+    return (this.made.loaders ??= createLoaders(this.em));
+  }
+
+  get services(): RequestContext['services'] {
+    const em = this.em;
+    const viewer = this.viewer;
+    return (this.made.services ??= {
+      auth: new AuthService(em, this.tokens),
       loans: new LoanService(em, viewer),
       users: new UserService(em, viewer),
       stats: new StatsService(em, viewer),
       activity: new ActivityService(em, viewer),
-    },
-  };
+    });
+  }
 }
