@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20250101000000Initial } from './Migration20250101000000Initial';
 import { Migration20261121120000IdentityAudit } from './Migration20261121120000IdentityAudit';
+import { Migration20261203120000LoanStatsRollup } from './Migration20261203120000LoanStatsRollup';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -9,4 +10,5 @@ import { Migration20261121120000IdentityAudit } from './Migration20261121120000I
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20250101000000Initial', class: Migration20250101000000Initial },
   { name: 'Migration20261121120000IdentityAudit', class: Migration20261121120000IdentityAudit },
+  { name: 'Migration20261203120000LoanStatsRollup', class: Migration20261203120000LoanStatsRollup },
 ];

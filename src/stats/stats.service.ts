@@ -1,9 +1,19 @@
-import { raw, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { requireAdmin, type Viewer } from '../auth/viewer';
 import { InvalidArgumentError } from '../common/errors';
-import { Loan } from '../loans/loan.entity';
-import { applyLoanFilter } from '../loans/loan.queries';
+import { isSet } from '../loans/loan.queries';
 import type { LoanStatus } from '../loans/loan-status';
+import { DAY_MS, splitRange, utcDay, type Interval } from './stats.range';
+import {
+  boundsStatement,
+  dailyRows,
+  dailyStatement,
+  summaryRows,
+  summaryStatement,
+  totalsRows,
+  type DayRange,
+  type Sql,
+} from './stats.queries';
 
 export interface StatsFilter {
   createdAfter?: Date | null;
@@ -43,48 +53,65 @@ interface GroupRow {
   currency: string | null;
   status_grouped: number;
   currency_grouped: number;
-  count: number;
+  /** bigint, as text. */
+  count: string;
   total: string;
   average: string;
 }
 
-/** Aggregates are computed by PostgreSQL on numeric values: no float ever touches money. */
+interface DayRow {
+  day: string;
+  currency: string;
+  /** bigint, as text. */
+  count: string;
+  total: string;
+}
+
+/** As `applyLoanFilter`: a given currency always filters (an empty string matches nothing). */
+const currencyOf = (filter: StatsFilter): string | null =>
+  isSet(filter.currency) ? filter.currency.trim().toUpperCase() : null;
+
+const later = (a: string | null, b: string): string => (a !== null && a > b ? a : b);
+const earlier = (a: string | null, b: string): string => (a !== null && a < b ? a : b);
+const nextDay = (day: string): string => utcDay(Date.parse(`${day}T00:00:00Z`) + DAY_MS);
+
+/**
+ * Aggregates are computed by PostgreSQL on numeric values (no float ever touches money), from the rollups
+ * it keeps in the same transaction as every write to `loans` (migrations/Migration20261203120000LoanStatsRollup.ts):
+ * - no date filter: the totals per (status, currency), a handful of rows whatever the size of the table;
+ * - a date filter (instants, not days): the whole UTC days inside it from the per-day rollup, and the at most
+ *   two partial days at its edges from `loans`, restricted to those intervals (an index range each).
+ * Each figure is exactly what a full scan of `loans` gives.
+ */
 export class StatsService {
   constructor(
     private readonly em: EntityManager,
     private readonly viewer: Viewer,
   ) {}
 
-  /** Totals, per status and per currency, in ONE statement (GROUPING SETS). */
+  /** Totals, per status and per currency, in ONE statement (GROUPING SETS); none for an empty range. */
   async summary(filter: StatsFilter = {}): Promise<LoanStatsData> {
     requireAdmin(this.viewer);
-    const qb = this.em
-      .createQueryBuilder(Loan, 'l')
-      .select([
-        'l.status',
-        'l.currency',
-        raw('grouping(l.status)::int as status_grouped'),
-        raw('grouping(l.currency)::int as currency_grouped'),
-        raw('count(*)::int as count'),
-        raw('coalesce(round(sum(l.amount), 2), 0)::text as total'),
-        raw('coalesce(round(avg(l.amount), 2), 0)::text as average'),
-      ]);
-    applyLoanFilter(qb, filter);
-    const knexQuery = qb.getKnexQuery();
-    // knex has no GROUPING SETS builder; the groups are fixed text, never input.
-    knexQuery.groupByRaw('grouping sets ((), (l.status), (l.currency))');
-    const rows = await this.em.getConnection().execute<GroupRow[]>(knexQuery);
+    const currency = currencyOf(filter);
+    let rows: Sql;
+    if (!filter.createdAfter && !filter.createdBefore) {
+      rows = totalsRows(this.em, currency);
+    } else {
+      const { days, edges } = splitRange(filter.createdAfter, filter.createdBefore);
+      rows = summaryRows(this.em, days, edges, currency);
+    }
+    const groups = rows.sql === '' ? [] : await this.run<GroupRow>(summaryStatement(rows));
 
-    const overall = rows.find((r) => r.status_grouped === 1 && r.currency_grouped === 1);
+    const overall = groups.find((r) => r.status_grouped === 1 && r.currency_grouped === 1);
     return {
       totalLoans: overall ? Number(overall.count) : 0,
       totalAmount: overall?.total ?? '0.00',
       averageAmount: overall?.average ?? '0.00',
-      byStatus: rows
+      byStatus: groups
         .filter((r) => r.status_grouped === 0)
         .map((r) => ({ status: r.status as LoanStatus, count: Number(r.count) }))
         .sort((a, b) => a.status.localeCompare(b.status)),
-      byCurrency: rows
+      byCurrency: groups
         .filter((r) => r.currency_grouped === 0)
         .map((r) => ({
           currency: (r.currency as string).trim(),
@@ -98,34 +125,31 @@ export class StatsService {
 
   /**
    * One entry per UTC day from the range's first to last day (from the data's first and last days when
-   * the range is open), days without loans included with zero counts.
+   * the range is open), days without loans included with zero counts. One statement for a closed range,
+   * two for an open one (its bounds first, so that an over-long series is refused before it is read).
    */
   async daily(filter: StatsFilter = {}): Promise<DailyFigures[]> {
     requireAdmin(this.viewer);
-    const { from, to } = await this.dailyBounds(filter);
+    const currency = currencyOf(filter);
+    const { days, edges } = splitRange(filter.createdAfter, filter.createdBefore);
+    const { from, to } = await this.dailyBounds(filter, days, edges, currency);
     if (!from || !to || from > to) return [];
-    const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
+    const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
     if (span > MAX_DAILY_SPAN_DAYS) {
       throw new InvalidArgumentError(
         'filter',
         `the per-day series covers ${span} days; narrow createdAfter/createdBefore to at most ${MAX_DAILY_SPAN_DAYS} days`,
       );
     }
-    const qb = this.em
-      .createQueryBuilder(Loan, 'l')
-      .select([
-        raw(`to_char((l.created_at at time zone 'UTC')::date, 'YYYY-MM-DD') as day`),
-        'l.currency',
-        raw('count(*)::int as count'),
-        raw('round(sum(l.amount), 2)::text as total'),
-      ])
-      .groupBy([raw('1'), 'l.currency']);
-    applyLoanFilter(qb, filter);
-    const rows = await qb.execute<{ day: string; currency: string; count: number; total: string }[]>('all', false);
+    // An open side of the whole days stops at the series' bound (the data's first or last day).
+    const wholeDays: DayRange | null = days && { from: later(days.from, from), to: earlier(days.to, nextDay(to)) };
+    const parts = dailyRows(this.em, wholeDays, edges, currency);
+    // An empty or reversed range within one day still has its day, with nothing in it.
+    const rows = parts.sql === '' ? [] : await this.run<DayRow>(dailyStatement(parts));
 
     const byDay = new Map<string, DailyFigures>();
-    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
-      const day = new Date(t).toISOString().slice(0, 10);
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
+      const day = utcDay(t);
       byDay.set(day, { day, count: 0, totals: [] });
     }
     for (const row of rows) {
@@ -138,23 +162,33 @@ export class StatsService {
     return [...byDay.values()];
   }
 
-  private async dailyBounds(filter: StatsFilter): Promise<{ from: string | null; to: string | null }> {
-    const utcDay = (d: Date) => d.toISOString().slice(0, 10);
-    let from = filter.createdAfter ? utcDay(filter.createdAfter) : null;
-    // createdBefore is exclusive: its last included instant is one millisecond earlier.
-    let to = filter.createdBefore ? utcDay(new Date(filter.createdBefore.getTime() - 1)) : null;
-    if (!from || !to) {
-      const qb = this.em
-        .createQueryBuilder(Loan, 'l')
-        .select([
-          raw(`to_char(min(l.created_at at time zone 'UTC'), 'YYYY-MM-DD') as first_day`),
-          raw(`to_char(max(l.created_at at time zone 'UTC'), 'YYYY-MM-DD') as last_day`),
-        ]);
-      applyLoanFilter(qb, filter);
-      const [row] = await qb.execute<{ first_day: string | null; last_day: string | null }[]>('all', false);
+  /**
+   * The series' first and last days: the filter's own days where given (createdBefore is exclusive: its
+   * last included instant is one millisecond earlier), the data's first or last day where open.
+   */
+  private async dailyBounds(
+    filter: StatsFilter,
+    days: DayRange | null,
+    edges: Interval[],
+    currency: string | null,
+  ): Promise<{ from: string | null; to: string | null }> {
+    let from = filter.createdAfter ? utcDay(filter.createdAfter.getTime()) : null;
+    let to = filter.createdBefore ? utcDay(filter.createdBefore.getTime() - 1) : null;
+    if ((!from || !to) && days) {
+      // One side is open, so there is at most one edge, and it lies within one day: the given side's.
+      const edge = edges[0] ? { interval: edges[0], day: utcDay(edges[0].from.getTime()) } : null;
+      const [row] = await this.run<{ first_day: string | null; last_day: string | null }>(
+        boundsStatement(this.em, days, edge, currency),
+      );
       from ??= row?.first_day ?? null;
       to ??= row?.last_day ?? null;
     }
     return { from, to };
+  }
+
+  private run<T>(statement: Sql): Promise<T[]> {
+    return this.em
+      .getConnection()
+      .execute<T[]>(statement.sql, statement.params, 'all', this.em.getTransactionContext());
   }
 }
