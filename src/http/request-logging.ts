@@ -20,8 +20,15 @@ export function requestLogging(logger: Logger) {
       res.setHeader('X-Request-ID', id);
       return id;
     },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    customLogLevel: (req, res, error) =>
+      error || res.statusCode >= 500
+        ? 'error'
+        : res.statusCode >= 400
+          ? 'warn'
+          : // Orchestrators and load balancers probe /health every few seconds: a healthy answer is debug.
+            res.statusCode === 200 && req.url === '/health'
+            ? 'debug'
+            : 'info',
     customSuccessMessage: (req, res, responseTime) =>
       `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
