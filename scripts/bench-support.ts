@@ -1,23 +1,41 @@
-/** Run plumbing for scripts/bench.ts: undo steps, stopping on a signal or a budget, the PostgreSQL server. */
+/**
+ * Run plumbing for scripts/bench.ts: undo steps, stopping on a signal or a budget, the PostgreSQL server,
+ * child processes pinned to a CPU, and their memory.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Client } from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 
 export const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 export const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- undo steps, abort
 
 const undo: { name: string; run: () => Promise<unknown> }[] = [];
+/** Run synchronously on `exit` whatever happened (a child must never outlive the bench). */
+const onExit = new Set<() => void>();
 let cleaning: Promise<void> | undefined;
 let abortReason: string | undefined;
+const abortListeners = new Set<() => void>();
+
+process.on('exit', () => {
+  for (const run of onExit) run();
+});
 
 /** Registers how to undo what was just created; `cleanup` runs these in reverse order. */
-export function onCleanup(name: string, run: () => Promise<unknown>): void {
-  undo.push({ name, run });
+export function onCleanup(name: string, run: () => Promise<unknown>): () => void {
+  const step = { name, run };
+  undo.push(step);
+  return () => {
+    const i = undo.indexOf(step);
+    if (i >= 0) undo.splice(i, 1);
+  };
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -37,7 +55,7 @@ export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const step of undo.splice(0).reverse()) {
       try {
-        await withTimeout(step.run(), 15_000, step.name);
+        await withTimeout(step.run(), 20_000, step.name);
       } catch (error) {
         log(`cleanup step "${step.name}" failed: ${describe(error).split('\n')[0]}`);
       }
@@ -55,16 +73,25 @@ export function abort(reason: string): void {
   }
   abortReason = reason;
   log(`${reason}: stopping at the next step, then cleaning up`);
+  for (const listener of abortListeners) listener();
   setTimeout(() => void cleanup().finally(() => process.exit(1)), 30_000).unref();
 }
 
 export const aborted = () => abortReason !== undefined;
 
+/** Called on abort (e.g. to stop a running load generator); returns the unsubscribe. */
+export function onAbort(listener: () => void): () => void {
+  abortListeners.add(listener);
+  return () => abortListeners.delete(listener);
+}
+
 export function checkpoint(): void {
   if (abortReason) throw new Error(`aborted (${abortReason})`);
 }
 
-/** One statement on a short-lived connection (CREATE/DROP DATABASE cannot run in a transaction). */
+// ---- PostgreSQL
+
+/** One statement on a short-lived connection (CREATE/DROP DATABASE, VACUUM cannot run in a transaction). */
 export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();
@@ -91,48 +118,146 @@ export async function openServer(
   const remove = () => fs.rmSync(dir, { recursive: true, force: true });
   onCleanup(`remove ${dir}`, async () => remove());
   // embedded-postgres stops its servers on SIGINT/SIGTERM by itself, then exits: the directory goes in any case.
-  process.on('exit', remove);
+  onExit.add(remove);
   fs.chmodSync(dir, 0o755); // as root, the server runs as `postgres`, which must reach the data directory
-  const logger = pino({ level: 'silent' });
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'data'),
     port: embeddedPort,
-    logger,
+    logger: pino({ level: 'silent' }),
     ephemeral: true,
   });
   onCleanup('stop embedded PostgreSQL', () => pg.stop());
   return { adminUrl: pg.url, where: `embedded PostgreSQL on 127.0.0.1:${embeddedPort}`, embedded: true };
 }
 
-/** `global.gc` without `--expose-gc` on the command line (the npm script is fixed), so RSS is measured from a settled heap. */
-export function exposeGc(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
+// ---- CPUs
+
+/** `taskset` (util-linux) when it exists and there are at least two CPUs to split: servers on 0, load on 1. */
+export const canPin = (): boolean =>
+  os.cpus().length >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Pins every thread of this process (libuv pool, GC helpers included) to `cpu`. */
+export function pinSelf(cpu: number): void {
+  const done = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { encoding: 'utf8' });
+  if (done.status !== 0) throw new Error(`taskset -a -p -c ${cpu} ${process.pid} failed: ${done.stderr}`);
 }
 
-export interface RssGrowth {
-  /** Highest RSS seen while `work` ran (sampled every `everyMs`, and once at the end), minus the RSS before. */
-  sampled: number;
-  /** Growth of the kernel's high-water mark (`maxRSS`): the true peak, when it exceeded every earlier peak. */
-  highWater: number;
+// ---- child processes
+
+export interface Child {
+  name: string;
+  pid: number;
+  process: ChildProcess;
+  /** Where its stdout and stderr go (appended); `truncate` empties it between cases. */
+  logFile: string;
+  truncateLog(): void;
+  logTail(lines?: number): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<number | null>;
 }
 
-/** Peak RSS growth of THIS process while `work` runs: the bench runs the app in-process, so this is the server's. */
-export async function rssGrowth(work: () => Promise<unknown>, gc: () => void, everyMs = 2): Promise<RssGrowth> {
-  gc();
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const before = process.memoryUsage.rss();
-  const highWaterBefore = process.resourceUsage().maxRSS * 1024;
-  let peak = before;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, everyMs);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
+/**
+ * Starts `node script` as a child, pinned to `cpu` with `taskset -c` when pinning (taskset execs node, so
+ * the pid is node's). stdout and stderr go to a log file (the child writes it directly: no work for this
+ * process); stdin is a pipe the child may watch to exit with the bench. Stopped by `cleanup` and at exit.
+ */
+export function startChild(options: {
+  name: string;
+  script: string;
+  env: NodeJS.ProcessEnv;
+  cpu: number | null;
+  logDir: string;
+}): Child {
+  const logFile = path.join(options.logDir, `${options.name}.log`);
+  const fd = fs.openSync(logFile, 'a');
+  const [command, args] =
+    options.cpu === null
+      ? [process.execPath, [options.script]]
+      : ['taskset', ['-c', String(options.cpu), process.execPath, options.script]];
+  const child = spawn(command, args, { env: options.env, stdio: ['pipe', fd, fd] });
+  fs.closeSync(fd);
+  if (child.pid === undefined) throw new Error(`${options.name}: could not start ${command}`);
+  const pid = child.pid;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  onExit.add(kill);
+  let stopping: Promise<void> | undefined;
+  const handle: Child = {
+    name: options.name,
+    pid,
+    process: child,
+    logFile,
+    truncateLog: () => fs.truncateSync(logFile, 0),
+    logTail: (lines = 30) => {
+      try {
+        return fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    exited,
+    stop: (graceMs = 10_000) => {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(kill, graceMs);
+          await exited;
+          clearTimeout(timer);
+        }
+        onExit.delete(kill);
+        unregister();
+      })();
+      return stopping;
+    },
+  };
+  const unregister = onCleanup(`stop ${options.name} (pid ${pid})`, () => handle.stop());
+  return handle;
+}
+
+/** A free TCP port on 127.0.0.1 (closed again at once: the child binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers 200; fails at once if the child exits, or after `timeoutMs`. */
+export async function waitUntilUp(child: Child, url: string, timeoutMs = 60_000): Promise<void> {
+  let exitedWith: number | null | undefined;
+  void child.exited.then((code) => (exitedWith = code));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    checkpoint();
+    if (exitedWith !== undefined) {
+      throw new Error(`${child.name} exited with code ${exitedWith} while starting:\n${child.logTail()}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${child.name} not up after ${timeoutMs} ms:\n${child.logTail()}`);
+    await sleep(100);
   }
-  peak = Math.max(peak, process.memoryUsage.rss());
-  return { sampled: peak - before, highWater: process.resourceUsage().maxRSS * 1024 - highWaterBefore };
+}
+
+/** Resident set size of a process in bytes (`VmRSS` of /proc/<pid>/status), or null where there is no /proc. */
+export function rssOf(pid: number): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  } catch {
+    return null;
+  }
 }

@@ -1,414 +1,411 @@
 /**
- * `npm run bench`: speed as RATIOS measured in one run (absolute times on a shared box mean nothing).
- * A scratch database on DATABASE_URL's server (dropped at the end), else an embedded PostgreSQL (stopped at
- * the end); the real app on 127.0.0.1; sequential keep-alive HTTP requests, cases of a group interleaved.
- * GET /api/loans (every loan) also reports the peak RSS growth of this process, which serves it.
- * The last stdout line is `BENCH_RESULT {json}` for comparing runs.
+ * `npm run bench`: the gateway against a raw reference server (scripts/raw-reference.ts: node:http, pg, hand-
+ * written SQL) in the same run, as RATIOS: absolute numbers on a shared two-CPU machine mean little, the
+ * gateway's share of what the raw server achieves on the same machine in the same minutes does.
+ *
+ * For each scratch database (100, 10,000 and 1,000,000 generated loans on DATABASE_URL's server, else an
+ * embedded PostgreSQL) it starts the BUILT gateway (`node dist/src/main.js`, production settings; its first
+ * start migrates the empty database) and the raw reference as child processes pinned to CPU 0, while this
+ * process (autocannon, 32 keep-alive connections) runs on CPU 1. Before timing a case it checks that both
+ * answer the same JSON, and the data in the database; then rounds of warm-up + measured load, the gateway
+ * and the raw reference interleaved. It also downloads the 1,000,000-loan list while sampling the gateway's
+ * RSS. It prints the table, writes docs/performance.md, and ends with a line `BENCH_RESULT {json}`.
+ *
+ * Settings (environment): BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
+ * BENCH_LOANS (100,10000,1000000: the three database sizes), BENCH_ONLY (a regular expression over the keys:
+ * health, rest_loan, rest_list, rest_create, gql_loans, gql_loan, gql_users, rest_stats_10k, gql_stats_10k,
+ * rest_stats_1M, gql_stats_1M, stream, keyset), BENCH_SECONDARY (1: the keyset deep-page check; 0 skips it),
+ * BENCH_DOCS (1: write docs/performance.md), BENCH_BUDGET_MINUTES (30: abort past it).
  */
-import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
-import { createApp } from '../src/app';
 import { encodeCursor } from '../src/common/cursor';
-import { loadConfig } from '../src/config/config';
-import { OrderDirection } from '../src/common/ordering';
-import { findLoanPagesByBorrower, LoanOrderField, type LoanListArgs } from '../src/loans/loan.queries';
+import { buildCases, CheckError, type Answer, type BenchCase, type CaseContext, type DbLabel } from './bench-cases';
+import { createScratchDatabase, fillDatabase, RUN_ID, type ScratchDatabase } from './bench-data';
+import { load, type LoadRequest, type LoadResult } from './bench-load';
+import { benchResult, docsText, reportSections, writeDocs, type RunRecord } from './bench-output';
+import { mb, type CaseRounds, type KeysetReport, type StreamReport } from './bench-report';
+import { download, measureStream } from './bench-stream';
 import {
   abort,
   aborted,
-  adminQuery,
+  canPin,
   checkpoint,
   cleanup,
   describe,
-  exposeGc,
+  freePort,
   log,
   onCleanup,
   openServer,
-  rssGrowth,
-  withDatabase,
+  pinSelf,
+  rssOf,
+  sleep,
+  startChild,
+  waitUntilUp,
+  type Child,
 } from './bench-support';
 
-const USERS = 2_000;
-const LOANS = 100_000;
-const DEEP = 90_000;
-const WARMUP = 5;
-const ROUNDS = 50;
-const MIN_ROUNDS = 8;
-const GROUP_BUDGET_MS = 12_000;
-const RUN_BUDGET_MS = 170_000;
-/** GET /api/loans returns the whole table: fewer rounds, and its peak RSS growth measured over MEMORY_RUNS requests. */
-const LIST_ROUNDS = { warmup: 2, rounds: 20, minRounds: 5 };
-const MEMORY_RUNS = 3;
-const EMBEDDED_PORT = Number(process.env.BENCH_PG_PORT ?? 54349);
-const SHOW_SQL = process.env.BENCH_SHOW_SQL === '1';
-/** The default order's cursor sort name (`sortName` in src/loans/loan.queries.ts, not exported). */
-const LOAN_SORT = 'loans:CREATED_AT:DESC';
-
-const USERS_SQL = `insert into users (id, first_name, last_name, role, created_at, updated_at)
-  select 'usr_bench_' || n, 'Bench', 'User ' || n, 'borrower', t, t
-  from generate_series(1, $1::int) n, lateral (select timestamptz '2021-01-01Z' + n * interval '1 hour' as t) s`;
-// Every user gets LOANS/USERS loans (7919 is prime to USERS); each 10th loan shares its created_at with the previous one.
-const LOANS_SQL = `insert into loans (id, borrower_id, amount, currency, status, term_months, interest_rate_apr,
-    created_at, updated_at, version)
-  select gen_random_uuid(), 'usr_bench_' || (1 + (n * 7919) % $2::int), ((n * 7919) % 4999999 + 1) / 100.0,
-    (array['KES','INR','NGN','VND','PHP'])[1 + n % 5],
-    (array['pending','approved','rejected','disbursed','repaid','defaulted'])[1 + (n / 5) % 6],
-    1 + n % 360, (n % 10001) / 100.0, t, t, 1
-  from generate_series(1, $1::int) n,
-    lateral (select timestamptz '2022-01-01Z' + (n - (n % 10 = 0)::int) * interval '5 minutes' as t) s`;
-
-// ---- measuring
-type Run = () => Promise<unknown>;
-/** `viaApp: false` for raw SQL cases, whose statements do not go through the app. */
-type Case = { key: string; name: string; run: Run; viaApp: boolean };
-type Rounds = { warmup: number; rounds: number; minRounds: number };
-type Sample = Case & { median: number; n: number; ratio: number; statements: number | null };
-const at = (key: string, name: string, run: Run, viaApp = true): Case => ({ key, name, run, viaApp });
-
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+const int = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a whole number, not ${process.env[name]}`);
+  return value;
 };
+const SETTINGS = {
+  seconds: int('BENCH_SECONDS', 8),
+  warmupSeconds: int('BENCH_WARMUP_SECONDS', 2),
+  rounds: Math.max(1, int('BENCH_ROUNDS', 3)),
+  connections: Math.max(1, int('BENCH_CONNECTIONS', 32)),
+  loans: (process.env.BENCH_LOANS ?? '100,10000,1000000').split(',').map(Number),
+  only: process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null,
+  secondary: process.env.BENCH_SECONDARY !== '0',
+  docs: process.env.BENCH_DOCS !== '0',
+  budgetMinutes: int('BENCH_BUDGET_MINUTES', 30),
+};
+if (SETTINGS.loans.length !== 3 || !SETTINGS.loans.every((n) => Number.isInteger(n) && n >= 100)) {
+  throw new Error(`BENCH_LOANS must be three sizes of at least 100 loans, such as 100,10000,1000000`);
+}
+const SIZES: Record<DbLabel, number> = {
+  small: SETTINGS.loans[0],
+  medium: SETTINGS.loans[1],
+  large: SETTINGS.loans[2],
+};
+const STREAM_DOWNLOADS = 3;
+const RSS_TARGET_MB = 50;
+const ROOT = path.resolve(__dirname, '..', '..');
+const GATEWAY_SCRIPT = path.join(ROOT, 'dist', 'src', 'main.js');
+const RAW_SCRIPT = path.join(__dirname, 'raw-reference.js');
+const KEYSET_QUERY =
+  'query BenchLoansAfter($after: String) { loans(first: 20, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
 
-/** Warms each case up and counts its statements, then interleaves the cases (order alternating) so drift hits all alike. */
-async function measureGroup(
-  cases: Case[],
-  countStatements: (run: Run) => Promise<number>,
-  { warmup, rounds, minRounds }: Rounds = { warmup: WARMUP, rounds: ROUNDS, minRounds: MIN_ROUNDS },
-): Promise<Sample[]> {
-  const statements: (number | null)[] = [];
-  for (const c of cases) {
-    for (let i = 0; i < warmup; i++) await c.run();
-    statements.push(c.viaApp ? await countStatements(c.run) : null);
-  }
-  const times = cases.map((): number[] => []);
-  const start = performance.now();
-  for (let round = 0; round < rounds; round++) {
-    if (round >= minRounds && performance.now() - start > GROUP_BUDGET_MS) break;
-    const order = cases.map((_, i) => i);
-    if (round % 2) order.reverse();
-    for (const i of order) {
-      checkpoint();
-      const t0 = performance.now();
-      await cases[i].run();
-      times[i].push(performance.now() - t0);
-    }
-  }
-  const base = median(times[0]);
-  return cases.map((c, i) => {
-    const m = median(times[i]);
-    return { ...c, median: m, n: times[i].length, ratio: m / base, statements: statements[i] };
-  });
+interface Server {
+  label: 'gateway' | 'raw';
+  url: string;
+  child: Child;
 }
 
-const LOANS_PAGE =
-  'query($first: Int, $after: String) { loans(first: $first, after: $after) { edges { node { id } } } }';
-const LOANS_BORROWER =
-  'query($first: Int) { loans(first: $first) { edges { node { id borrower { id firstName } } } } }';
-// Borrowers only: the first admin (created at start, so the newest user) has no loans.
-const USERS_LOANS = `query($first: Int) { users(first: $first, filter: { role: [BORROWER] }) { edges { node { id
-  loans(first: 5) { totalCount edges { node { id } } } } } } }`;
-const USERS_LOANS_BY_AMOUNT = `query($first: Int) { users(first: $first, filter: { role: [BORROWER] }) { edges { node { id
-  loans(first: 5, orderBy: { field: AMOUNT, direction: DESC }) { edges { node { id amount { amount } } } } } } } }`;
-const LOAN_BY_ID = `query($id: ID!) { loan(id: $id) {
-  id status amount { amount currencyCode } termMonths interestRateApr createdAt updatedAt version } }`;
-const SQL_OFFSET = 'select * from loans order by created_at desc, id desc limit 51 offset $1';
-/** Both shapes of the `users { loans(first: 5) }` batch statement (before, after): what the database does. */
-const SQL_PAGES_WINDOW = `select * from (select l.*, row_number() over (partition by l.borrower_id
-    order by l.created_at desc, l.id desc) as page_position from loans l where l.borrower_id = any($1::varchar[])) t
-  where t.page_position <= 6 order by t.borrower_id, t.page_position`;
-const SQL_PAGES_LATERAL = `select page.* from unnest($1::varchar[]) with ordinality as b(id, ord)
-  cross join lateral (select l.* from loans l where l.borrower_id = b.id
-    order by l.created_at desc, l.id desc limit 6) page
-  order by b.ord, page.created_at desc, page.id desc`;
-const SQL_KEYSET = 'select * from loans where (created_at, id) < ($1, $2) order by created_at desc, id desc limit 51';
+interface Phase {
+  db: ScratchDatabase;
+  gateway: Server;
+  raw: Server;
+  rawStats: string;
+  sql: Client;
+  closeSql: () => Promise<void>;
+  ctx: CaseContext;
+}
 
-type Edges<T> = { edges: { node: T }[]; totalCount?: number };
+const secret = randomBytes(48).toString('base64');
+const admin = { email: 'bench-admin@branchloans.com', password: randomBytes(12).toString('hex') };
 
-async function main(): Promise<void> {
-  const gc = exposeGc();
-  const server = await openServer(EMBEDDED_PORT);
-  checkpoint();
-  const dbName = `branchloans_bench_${randomBytes(5).toString('hex')}`;
-  await adminQuery(server.adminUrl, `create database ${dbName}`);
-  // An embedded server goes away with all its databases.
-  const drop = () => adminQuery(server.adminUrl, `drop database if exists ${dbName} with (force)`);
-  if (!server.embedded) onCleanup(`drop database ${dbName}`, drop);
-  const url = withDatabase(server.adminUrl, dbName);
-  checkpoint();
-  // Staging: a real key, and a first admin the GraphQL requests below log in as (reads need a token).
-  const admin = { email: 'bench-admin@branchloans.com', password: randomBytes(12).toString('hex') };
-  const env = {
-    APP_ENV: 'staging',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: url,
-    SEED: 'false',
-    HOST: '127.0.0.1',
-    JWT_SECRET: randomBytes(48).toString('base64'),
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password,
-  };
-  const app = await createApp(loadConfig({ ...env, SHUTDOWN_TIMEOUT_MS: '2000' }));
-  onCleanup('close the app', () => app.close());
-  const base = `http://127.0.0.1:${(await app.listen(0)).port}`;
-  const sql = new Client({ connectionString: url });
-  sql.on('error', (error) => log(`SQL client: ${error.message}`)); // e.g. the server shutting down
-  await sql.connect();
-  onCleanup('close the SQL client', () => sql.end());
-  checkpoint();
+async function ask(base: string, request: LoadRequest): Promise<Answer> {
+  const res = await fetch(`${base}${request.path}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = `(not JSON) ${text.slice(0, 200)}`;
+  }
+  return { status: res.status, headers: res.headers, json };
+}
 
-  log(`inserting ${USERS} users and ${LOANS} loans into ${dbName}`);
-  await sql.query(USERS_SQL, [USERS]);
-  await sql.query(LOANS_SQL, [LOANS, USERS]);
-  await sql.query('analyze users, loans');
-  checkpoint();
-  const [facts] = (
-    await sql.query<{ users: number; loans: number; created: number; version: string }>(
-      `select (select count(*) from users)::int as users, (select count(*) from loans)::int as loans,
-        (select count(distinct created_at) from loans)::int as created, current_setting('server_version') as version`,
-    )
-  ).rows;
-  // The bench users, and the first admin.
-  if (facts.users !== USERS + 1 || facts.loans !== LOANS)
-    throw new Error(`unexpected row counts ${JSON.stringify(facts)}`);
-  // The API's cursor for row DEEP-1 (0-based, default order): the page after it starts at row DEEP.
-  const [cut, next] = (
-    await sql.query<{ created_at: Date; id: string }>(
-      'select created_at, id from loans order by created_at desc, id desc offset $1 limit 2',
-      [DEEP - 1],
-    )
-  ).rows;
-  const deepCursor = encodeCursor({ sort: LOAN_SORT, key: cut.created_at.toISOString(), id: cut.id });
+async function waitForLine(child: Child, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    checkpoint();
+    const match = pattern.exec(child.logTail(200));
+    if (match) return match;
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited:\n${child.logTail()}`);
+    if (Date.now() > deadline) throw new Error(`${child.name}: no "${pattern.source}" after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
 
-  const logIn = await fetch(`${base}/graphql`, {
+/** The gateway on a (new, empty) database: its first start migrates it and creates the admin. */
+async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: string): Promise<Server> {
+  const port = await freePort();
+  const child = startChild({
+    name: `gateway-${db.name}`,
+    script: GATEWAY_SCRIPT,
+    cpu,
+    logDir,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      APP_ENV: 'production',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: db.url,
+      MIGRATE_ON_START: 'true',
+      JWT_SECRET: secret,
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(child, `${url}/health`);
+  return { label: 'gateway', url, child };
+}
+
+async function startRaw(db: ScratchDatabase, cpu: number | null, logDir: string): Promise<[Server, string]> {
+  const child = startChild({
+    name: `raw-${db.name}`,
+    script: RAW_SCRIPT,
+    cpu,
+    logDir,
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
+  });
+  const ready = JSON.parse((await waitForLine(child, /^RAW_READY (.*)$/m))[1]) as { port: number; stats: string };
+  return [{ label: 'raw', url: `http://127.0.0.1:${ready.port}`, child }, ready.stats];
+}
+
+async function logIn(gateway: Server): Promise<string> {
+  const answer = await ask(gateway.url, {
     method: 'POST',
+    path: '/graphql',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      query: 'mutation($input: LogInInput!) { logIn(input: $input) { token } }',
+      query: 'mutation BenchLogIn($input: LogInInput!) { logIn(input: $input) { token } }',
       variables: { input: admin },
     }),
   });
-  const { token } = ((await logIn.json()) as { data: { logIn: { token: string | null } } }).data.logIn;
-  if (!token) throw new Error('the bench admin could not log in');
-  const graphql = (query: string, variables: Record<string, unknown> = {}) =>
-    async function request<T = unknown>(): Promise<T> {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data: T; errors?: unknown[] };
-      if (res.status !== 200 || body.errors)
-        throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
-      return body.data;
-    };
-  const rest = (route: string) => async (): Promise<unknown> => {
-    const res = await fetch(`${base}${route}`);
-    const body: unknown = await res.json();
-    if (res.status !== 200) throw new Error(`GET ${route}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
-    return body;
-  };
-  /** Reads the body and drops it (the client must not hold 25 MB in the process whose RSS is measured). */
-  const restDrained = (route: string) => async (): Promise<number> => {
-    const res = await fetch(`${base}${route}`);
-    if (res.status !== 200) throw new Error(`GET ${route}: HTTP ${res.status} ${(await res.text()).slice(0, 500)}`);
-    let bytes = 0;
-    let last = 0;
-    for await (const chunk of res.body! as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      last = chunk[chunk.length - 1];
-    }
-    if (last !== 0x5d) throw new Error(`GET ${route}: the body does not end with "]" (truncated?)`);
-    return bytes;
-  };
-  const rawSql = (text: string, params: unknown[]) => () => sql.query(text, params);
-  /** The `users { loans }` batch query alone, called in-process (no GraphQL around it): the statement plus `em.map`. */
-  const pagesByBorrower = (count: number, args: LoanListArgs) => {
-    const ids = Array.from({ length: count }, (_, i) => `usr_bench_${i + 1}`);
-    return async () => {
-      const pages = await findLoanPagesByBorrower(app.orm.em.fork(), ids, args, () => Promise.resolve(0));
-      if (pages.some((page) => page.edges.length !== Math.min(args.first ?? 20, LOANS / USERS))) {
-        throw new Error('findLoanPagesByBorrower: a page is not full');
-      }
-      return pages;
-    };
-  };
-  const hundredIds = Array.from({ length: 100 }, (_, i) => `usr_bench_${i + 1}`);
-  const byAmount = { field: LoanOrderField.AMOUNT, direction: OrderDirection.DESC };
-  const countStatements = async (run: Run): Promise<number> => {
-    const knex = app.orm.em.getKnex();
-    const seen: string[] = [];
-    const listener = (data: { sql: string }) => seen.push(data.sql);
-    knex.on('query', listener);
-    try {
-      await run();
-    } finally {
-      knex.removeListener('query', listener);
-    }
-    if (SHOW_SQL) log(`${seen.length} statement(s):\n  ${seen.join('\n  ')}`);
-    return seen.length;
-  };
+  const token = (answer.json as { data?: { logIn?: { token?: string | null } } }).data?.logIn?.token;
+  if (!token) throw new Error(`the bench admin could not log in: ${JSON.stringify(answer.json)}`);
+  return token;
+}
 
-  // Sanity: the hand-built cursor is the API's, and the measured queries answer what they should.
-  const deep = await graphql(LOANS_PAGE, { first: 50, after: deepCursor })<{ loans: Edges<{ id: string }> }>();
-  if (deep.loans.edges[0]?.node.id !== next.id) throw new Error('the hand-built deep cursor is not the API’s cursor');
-  const total = await graphql('{ loans(first: 1) { totalCount edges { node { id } } } }')<{
-    loans: Edges<{ id: string }>;
-  }>();
-  if (total.loans.totalCount !== LOANS) throw new Error(`totalCount is ${total.loans.totalCount}, not ${LOANS}`);
-  const borrowers = await graphql(LOANS_BORROWER, { first: 100 })<{
-    loans: Edges<{ borrower: { firstName: string } }>;
-  }>();
-  if (borrowers.loans.edges.filter((e) => e.node.borrower.firstName === 'Bench').length !== 100) {
-    throw new Error('loans(first: 100) did not return 100 loans with their borrower');
-  }
-  const perUser = LOANS / USERS;
-  const users = await graphql(USERS_LOANS, { first: 50 })<{ users: Edges<{ loans: Edges<unknown> }> }>();
-  if (
-    users.users.edges.filter((e) => e.node.loans.totalCount === perUser && e.node.loans.edges.length === 5).length !==
-    50
-  ) {
-    throw new Error(`users(first: 50) did not return 50 users with 5 of their ${perUser} loans`);
-  }
-  const loanId = total.loans.edges[0].node.id;
+async function openPhase(label: DbLabel, adminUrl: string, cpu: number | null, logDir: string): Promise<Phase> {
+  const db = await createScratchDatabase(adminUrl, label, SIZES[label]);
+  const gateway = await startGateway(db, cpu, logDir);
+  await fillDatabase(db);
+  checkpoint();
+  const [raw, rawStats] = await startRaw(db, cpu, logDir);
+  const sql = new Client({ connectionString: db.url });
+  sql.on('error', (error) => log(`SQL client: ${error.message}`));
+  await sql.connect();
+  let closed: Promise<void> | undefined;
+  const closeSql = () => (closed ??= (unregister(), sql.end()));
+  const unregister = onCleanup(`close the SQL client of ${db.name}`, closeSql);
+  const [{ id }] = (
+    await sql.query<{ id: string }>('select id from loans order by created_at desc, id desc offset $1 limit 1', [
+      Math.floor(db.loans / 2),
+    ])
+  ).rows;
+  const ctx: CaseContext = { sql, token: await logIn(gateway), loanId: id };
+  log(`${db.name}: gateway pid ${gateway.child.pid} on ${gateway.url}, raw pid ${raw.child.pid} (stats: ${rawStats})`);
+  return { db, gateway, raw, rawStats, sql, closeSql, ctx };
+}
 
-  // GET /api/loans: peak RSS growth first (before anything in this process parses the 25 MB document), then the list checked.
-  const listAll = restDrained('/api/loans');
-  const memory: { sampled: number; highWater: number; bytes: number }[] = [];
-  for (let i = 0; i < MEMORY_RUNS; i++) {
-    checkpoint();
-    let bytes = 0;
-    const growth = await rssGrowth(async () => {
-      bytes = await listAll();
-    }, gc);
-    memory.push({ ...growth, bytes });
-  }
-  const list = (await rest('/api/loans')()) as { id: string; created_at: string }[];
-  const listIds = new Set(list.map((loan) => loan.id));
-  if (list.length !== LOANS || listIds.size !== LOANS) {
-    throw new Error(`GET /api/loans returned ${list.length} loans (${listIds.size} distinct), not ${LOANS}`);
-  }
-  const newest = await sql.query<{ id: string }>('select id from loans order by created_at desc, id desc limit 1');
-  if (list[0].id !== newest.rows[0].id) throw new Error('GET /api/loans is not newest first');
-  list.length = 0;
-  listIds.clear();
+async function closePhase(p: Phase): Promise<void> {
+  await p.closeSql();
+  await Promise.all([p.gateway.child.stop(), p.raw.child.stop()]);
+  await p.db.drop();
+}
 
-  const groups: Case[][] = [
-    [
-      at('keyset_page1', 'loans(first:50) page 1', graphql(LOANS_PAGE, { first: 50 })),
-      at('keyset_deep', `loans(first:50) after ${DEEP} rows`, graphql(LOANS_PAGE, { first: 50, after: deepCursor })),
-    ],
-    [
-      at('sql_offset_0', 'SQL offset 0 limit 51', rawSql(SQL_OFFSET, [0]), false),
-      at('sql_offset_deep', `SQL offset ${DEEP} limit 51`, rawSql(SQL_OFFSET, [DEEP]), false),
-      at('sql_keyset_deep', `SQL keyset ${DEEP} deep limit 51`, rawSql(SQL_KEYSET, [cut.created_at, cut.id]), false),
-    ],
-    [
-      at('loans5_borrower', 'loans(first:5){borrower}', graphql(LOANS_BORROWER, { first: 5 })),
-      at('loans100_borrower', 'loans(first:100){borrower}', graphql(LOANS_BORROWER, { first: 100 })),
-    ],
-    [
-      at('users5_loans', 'users(first:5){loans(first:5)}', graphql(USERS_LOANS, { first: 5 })),
-      at('users50_loans', 'users(first:50){loans(first:5)}', graphql(USERS_LOANS, { first: 50 })),
-      at('users100_loans', 'users(first:100){loans(first:5)}', graphql(USERS_LOANS, { first: 100 })),
-      at('users100_loans_amount', 'users(first:100){loans(5,AMOUNT)}', graphql(USERS_LOANS_BY_AMOUNT, { first: 100 })),
-    ],
-    [
-      at('pages5', 'findLoanPagesByBorrower 5 users', pagesByBorrower(5, { first: 5 })),
-      at('pages100', 'findLoanPagesByBorrower 100 users', pagesByBorrower(100, { first: 5 })),
-      at('pages100_amount', '  same, AMOUNT DESC', pagesByBorrower(100, { first: 5, orderBy: byAmount })),
-    ],
-    [
-      at('sql_pages_window', 'SQL 100 borrowers x 6: window', rawSql(SQL_PAGES_WINDOW, [hundredIds]), false),
-      at('sql_pages_lateral', 'SQL 100 borrowers x 6: LATERAL', rawSql(SQL_PAGES_LATERAL, [hundredIds]), false),
-    ],
-    [
-      at('loans20', 'loans(first:20)', graphql('{ loans(first: 20) { edges { node { id } } } }')),
-      at(
-        'loans20_total',
-        'loans(first:20){totalCount}',
-        graphql('{ loans(first: 20) { totalCount edges { node { id } } } }'),
-      ),
-    ],
-    [
-      at('graphql_loan', 'GraphQL loan(id)', graphql(LOAN_BY_ID, { id: loanId })),
-      at('rest_loan', 'REST GET /api/loans/:id', rest(`/api/loans/${loanId}`)),
-    ],
-  ];
-  const results: Sample[][] = [];
-  for (const group of groups) {
-    log(`measuring ${group.map((c) => c.name).join(' | ')}`);
-    results.push(await measureGroup(group, countStatements));
-  }
-  log('measuring REST GET /api/loans (every loan)');
-  const [listSample] = await measureGroup(
-    [at('rest_list', `REST GET /api/loans (${LOANS} loans)`, listAll)],
-    countStatements,
-    LIST_ROUNDS,
+function alive(server: Server): void {
+  const code = server.child.process.exitCode;
+  if (code !== null) throw new Error(`${server.child.name} exited with code ${code}:\n${server.child.logTail()}`);
+}
+
+/** One round for one side: warm-up (discarded), then the measured run. */
+async function round(server: Server, request: LoadRequest, seconds: number, warmupSeconds: number) {
+  checkpoint();
+  if (server.label === 'gateway') server.child.truncateLog(); // a log line per request: keep the file small
+  if (warmupSeconds > 0) await load(server.url, request, { connections: SETTINGS.connections, seconds: warmupSeconds });
+  checkpoint();
+  const result = await load(server.url, request, { connections: SETTINGS.connections, seconds });
+  alive(server);
+  return result;
+}
+
+const fmt = (r: LoadResult) =>
+  `${r.rps.toFixed(1)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.failed ? `, ${r.failed} FAILED ${JSON.stringify(r.failures)}` : ''}`;
+
+async function measureCase(p: Phase, c: BenchCase): Promise<CaseRounds> {
+  log(`${c.key}: checking that the gateway and the raw reference agree`);
+  await c.check(
+    p.ctx,
+    (r) => ask(p.gateway.url, r),
+    (r) => ask(p.raw.url, r),
   );
-  results.push([listSample]);
-  const mb = (bytes: number) => bytes / 2 ** 20;
-  const peakGrowth = Math.max(...memory.map((m) => m.sampled));
+  const request = c.request(p.ctx);
+  const rounds: CaseRounds = { key: c.key, name: c.name, loans: p.db.loans, gateway: [], raw: [] };
+  for (let i = 1; i <= SETTINGS.rounds; i++) {
+    for (const server of [p.gateway, p.raw]) {
+      const result = await round(server, request, SETTINGS.seconds, SETTINGS.warmupSeconds);
+      rounds[server.label].push(result);
+      log(`${c.key} round ${i} ${server.label.padEnd(7)}: ${fmt(result)}`);
+    }
+  }
+  return rounds;
+}
 
-  const cells = (row: string[]) =>
-    row.map((cell, i) => (i ? cell.padStart([0, 10, 4, 8, 11][i]) : cell.padEnd(36))).join(' ');
-  const out = [
-    `BranchLoans gateway benchmark: ${server.where} (PostgreSQL ${facts.version.split(' ')[0]}), node ${process.version}, ${os.cpus().length} CPUs`,
-    `data: ${facts.users} users, ${facts.loans} loans (${facts.created} distinct created_at, ${perUser} per user); deep page at row ${DEEP}`,
-    `each row: median of n sequential requests (up to ${ROUNDS}, after ${WARMUP} warm-up), the cases of a group interleaved;`,
-    `ratio: median / the median of the group's first row; statements: SQL the app sent for one request`,
-    '',
-    cells(['case', 'median ms', 'n', 'ratio', 'statements']),
-    ...results.flatMap((group) => [
-      ...group.map((s, i) =>
-        cells([
-          s.name,
-          s.median.toFixed(2),
-          String(s.n),
-          i ? `${s.ratio.toFixed(2)}x` : 'base',
-          String(s.statements ?? '-'),
-        ]),
-      ),
-      '',
-    ]),
-    `GET /api/loans: ${(memory[0].bytes / 1e6).toFixed(1)} MB body; peak RSS growth of the process over ${MEMORY_RUNS} requests:`,
-    `  sampled every 2 ms: ${memory.map((m) => mb(m.sampled).toFixed(1)).join(', ')} MB (max ${mb(peakGrowth).toFixed(1)} MB);` +
-      ` high-water mark growth: ${memory.map((m) => mb(m.highWater).toFixed(1)).join(', ')} MB`,
-  ];
-  const samples = results.flat();
-  const ratio = (key: string) => Number(samples.find((s) => s.key === key)!.ratio.toFixed(3));
-  const result = {
-    mode: process.env.DATABASE_URL ? 'database_url' : 'embedded',
-    users: facts.users,
-    loans: facts.loans,
-    deep: DEEP,
-    ratios: {
-      keyset_deep_vs_page1: ratio('keyset_deep'),
-      sql_offset_deep_vs_offset0: ratio('sql_offset_deep'),
-      sql_keyset_deep_vs_offset0: ratio('sql_keyset_deep'),
-      loans100_vs_loans5_borrower: ratio('loans100_borrower'),
-      users50_vs_users5_loans: ratio('users50_loans'),
-      users100_vs_users5_loans: ratio('users100_loans'),
-      users100_amount_vs_users5_loans: ratio('users100_loans_amount'),
-      pages100_vs_pages5: ratio('pages100'),
-      pages100_amount_vs_pages5: ratio('pages100_amount'),
-      sql_pages_lateral_vs_window: ratio('sql_pages_lateral'),
-      total_count_vs_none: ratio('loans20_total'),
-      rest_vs_graphql_loan: ratio('rest_loan'),
+/** GET /api/loans over the large database: the gateway's RSS during full downloads, and one raw download. */
+async function measureStreamedList(p: Phase): Promise<StreamReport> {
+  log(`GET /api/loans (${p.db.loans} loans): ${STREAM_DOWNLOADS} downloads, gateway RSS sampled every 10 ms`);
+  const gateway = await measureStream(p.gateway.child.pid, `${p.gateway.url}/api/loans`, STREAM_DOWNLOADS);
+  for (const run of gateway.runs) {
+    if (run.loans !== p.db.loans) throw new CheckError(`GET /api/loans: ${run.loans} loans, not ${p.db.loans}`);
+  }
+  log(
+    `  gateway: ${gateway.runs.map((r) => `${r.seconds.toFixed(1)} s`).join(', ')}; RSS growth ${gateway.runs.map((r) => mb(r.peakGrowth).toFixed(1)).join(', ')} MB`,
+  );
+  const rawBefore = rssOf(p.raw.child.pid) ?? 0;
+  let rawPeak = rawBefore;
+  const timer = setInterval(() => (rawPeak = Math.max(rawPeak, rssOf(p.raw.child.pid) ?? 0)), 10);
+  const raw = await download(`${p.raw.url}/api/loans`).finally(() => clearInterval(timer));
+  if (raw.bytes !== gateway.runs[0].bytes || raw.loans !== p.db.loans) {
+    throw new CheckError(
+      `GET /api/loans: the raw reference sent ${raw.loans} loans in ${raw.bytes} bytes, the gateway ${gateway.runs[0].loans} in ${gateway.runs[0].bytes}`,
+    );
+  }
+  log(`  raw: ${raw.seconds.toFixed(1)} s`);
+  return { loans: p.db.loans, gateway, raw: { ...raw, peakGrowth: rawPeak - rawBefore }, targetMb: RSS_TARGET_MB };
+}
+
+/** Secondary: keyset pagination makes a page deep in the list cost what page 1 costs (gateway only). */
+async function measureKeyset(p: Phase): Promise<KeysetReport> {
+  const deepRow = Math.floor(p.db.loans * 0.9);
+  const [cut, next] = (
+    await p.sql.query<{ created_at: Date; id: string }>(
+      'select created_at, id from loans order by created_at desc, id desc offset $1 limit 2',
+      [deepRow - 1],
+    )
+  ).rows;
+  const after = encodeCursor({ sort: 'loans:CREATED_AT:DESC', key: cut.created_at.toISOString(), id: cut.id });
+  const request = (variables: Record<string, unknown>): LoadRequest => ({
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${p.ctx.token}` },
+    body: JSON.stringify({ query: KEYSET_QUERY, variables }),
+  });
+  const deep = await ask(p.gateway.url, request({ after }));
+  const first = (deep.json as { data?: { loans?: { edges: { node: { id: string } }[] } } }).data?.loans?.edges[0];
+  if (first?.node.id !== next.id) {
+    throw new CheckError(`keyset: the page after row ${deepRow} does not start at row ${deepRow + 1}`);
+  }
+  const report: KeysetReport = { loans: p.db.loans, deepRow, page1: [], deep: [] };
+  const seconds = Math.max(1, Math.round(SETTINGS.seconds / 2));
+  for (let i = 1; i <= SETTINGS.rounds; i++) {
+    report.page1.push(await round(p.gateway, request({}), seconds, Math.min(1, SETTINGS.warmupSeconds)));
+    report.deep.push(await round(p.gateway, request({ after }), seconds, Math.min(1, SETTINGS.warmupSeconds)));
+    log(`keyset round ${i}: page 1 ${fmt(report.page1[i - 1])}; deep ${fmt(report.deep[i - 1])}`);
+  }
+  return report;
+}
+
+function git(...args: string[]): string {
+  const done = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  return done.status === 0 ? done.stdout.trim() : '';
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const pinned = canPin();
+  if (pinned) pinSelf(1);
+  const serverCpu = pinned ? 0 : null;
+  log(
+    pinned
+      ? 'pinned: servers on CPU 0, this process (autocannon) on CPU 1'
+      : 'NOT pinned (no taskset or one CPU): servers and load share the CPUs',
+  );
+  for (const script of [GATEWAY_SCRIPT, RAW_SCRIPT]) {
+    if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm run bench does)`);
+  }
+  const server = await openServer(Number(process.env.BENCH_PG_PORT ?? 54349));
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `branchloans-bench-${RUN_ID}-`));
+  onCleanup(`remove ${logDir}`, async () => {
+    // The servers' logs stay for a post-mortem when the run failed.
+    if (exitCode === 0 || aborted()) fs.rmSync(logDir, { recursive: true, force: true });
+    else log(`the servers' logs are in ${logDir}`);
+  });
+  const versionClient = new Client({ connectionString: server.adminUrl });
+  await versionClient.connect();
+  const pgVersion = (await versionClient.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]
+    .v;
+  await versionClient.end();
+
+  const selected = buildCases(SIZES).filter((c) => !SETTINGS.only || SETTINGS.only.test(c.key));
+  const results: CaseRounds[] = [];
+  const checkFailures: string[] = [];
+  let stream: StreamReport | undefined;
+  let keyset: KeysetReport | undefined;
+  const statsSources: Record<string, string> = {};
+  const wantLarge = !SETTINGS.only || SETTINGS.only.test('stream') || SETTINGS.only.test('keyset');
+  for (const label of ['small', 'medium', 'large'] as DbLabel[]) {
+    const cases = selected.filter((c) => c.db === label);
+    if (cases.length === 0 && !(label === 'large' && wantLarge)) continue;
+    const p = await openPhase(label, server.adminUrl, serverCpu, logDir);
+    statsSources[label] = p.rawStats;
+    // A case whose answers differ is not timed; the others still are, and the run fails at the end.
+    const checked = async <T>(key: string, work: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof CheckError)) throw error;
+        log(`CHECK FAILED, ${key} not measured: ${error.message}`);
+        checkFailures.push(error.message);
+        return undefined;
+      }
+    };
+    try {
+      if (label === 'large' && (!SETTINGS.only || SETTINGS.only.test('stream'))) {
+        // First, on a gateway that has served nothing yet: its RSS baseline is a quiet process.
+        stream = await checked('stream', () => measureStreamedList(p));
+      }
+      for (const c of cases) {
+        const rounds = await checked(c.key, () => measureCase(p, c));
+        if (rounds) results.push(rounds);
+      }
+      if (label === 'large' && SETTINGS.secondary && (!SETTINGS.only || SETTINGS.only.test('keyset'))) {
+        keyset = await checked('keyset', () => measureKeyset(p));
+      }
+    } finally {
+      await closePhase(p);
+    }
+  }
+
+  const cpus = os.cpus();
+  const run: RunRecord = {
+    date: new Date(),
+    minutes: (Date.now() - started) / 60_000,
+    commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'migrations') ? ' + uncommitted changes in src/ or migrations/' : ''}`,
+    machine: {
+      cpu: cpus[0]?.model.trim() ?? 'unknown',
+      cpus: cpus.length,
+      node: process.version,
+      postgres: pgVersion,
+      database: server.where,
+      pinned,
     },
-    rest_list: {
-      median_ms: Number(listSample.median.toFixed(1)),
-      n: listSample.n,
-      body_bytes: memory[0].bytes,
-      peak_rss_growth_mb: Number(mb(peakGrowth).toFixed(1)),
-      high_water_growth_mb: Number(mb(memory[0].highWater).toFixed(1)),
-    },
-    statements: Object.fromEntries(samples.filter((s) => s.viaApp).map((s) => [s.key, s.statements])),
+    settings: SETTINGS,
+    sizes: SIZES,
+    statsSources,
+    checkFailures,
+    cases: results,
+    stream,
+    keyset,
+    rssTargetMb: RSS_TARGET_MB,
   };
-  process.stdout.write(`${out.join('\n')}\nBENCH_RESULT ${JSON.stringify(result)}\n`);
+  const sections = reportSections(run);
+  process.stdout.write(`\n${sections.join('\n\n')}\n\n`);
+  if (!SETTINGS.docs) log('BENCH_DOCS=0: docs/performance.md left as it was');
+  else if (checkFailures.length) log('checks failed: docs/performance.md left as it was');
+  else {
+    await writeDocs(path.join(ROOT, 'docs', 'performance.md'), docsText(run, sections));
+    log('wrote docs/performance.md');
+  }
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(benchResult(run))}\n`);
+  if (checkFailures.length) throw new CheckError(`${checkFailures.length} case(s) failed their checks (above)`);
 }
 
 process.on('uncaughtException', (error) => {
@@ -417,12 +414,15 @@ process.on('uncaughtException', (error) => {
 });
 process.on('SIGINT', () => abort('SIGINT'));
 process.on('SIGTERM', () => abort('SIGTERM'));
-setTimeout(() => abort(`run budget of ${RUN_BUDGET_MS} ms exceeded`), RUN_BUDGET_MS).unref();
+setTimeout(
+  () => abort(`run budget of ${SETTINGS.budgetMinutes} min exceeded`),
+  SETTINGS.budgetMinutes * 60_000,
+).unref();
 
 let exitCode = 0;
 void main()
   .catch((error: unknown) => {
-    const text = describe(error);
+    const text = error instanceof CheckError ? `CHECK FAILED: ${error.message}` : describe(error);
     log(aborted() ? `stopped (${text.split('\n')[0]})` : `failed: ${text}`);
     exitCode = 1;
   })

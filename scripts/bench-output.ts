@@ -1,0 +1,202 @@
+/**
+ * The output of `npm run bench`: the Markdown sections (printed and written to docs/performance.md), the
+ * page around them, and the `BENCH_RESULT` JSON with every number.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as prettier from 'prettier';
+import { sizeLabel, type DbLabel } from './bench-cases';
+import {
+  casesTable,
+  keysetTable,
+  mb,
+  median,
+  scaling,
+  scalingTable,
+  streamTable,
+  summarise,
+  type CaseRounds,
+  type KeysetReport,
+  type StreamReport,
+} from './bench-report';
+
+export interface RunRecord {
+  date: Date;
+  minutes: number;
+  commit: string;
+  machine: { cpu: string; cpus: number; node: string; postgres: string; database: string; pinned: boolean };
+  settings: {
+    seconds: number;
+    warmupSeconds: number;
+    rounds: number;
+    connections: number;
+    loans: number[];
+    only: RegExp | null;
+    secondary: boolean;
+    docs: boolean;
+    budgetMinutes: number;
+  };
+  sizes: Record<DbLabel, number>;
+  /** Where the raw reference read the statistics from, per database. */
+  statsSources: Record<string, string>;
+  checkFailures: string[];
+  cases: CaseRounds[];
+  stream: StreamReport | undefined;
+  keyset: KeysetReport | undefined;
+  rssTargetMb: number;
+}
+
+function scalings(run: RunRecord) {
+  const summaries = run.cases.map(summarise);
+  const byKey = (key: string) => summaries.find((s) => s.key === key);
+  const [medium, large] = [sizeLabel(run.sizes.medium), sizeLabel(run.sizes.large)];
+  return [
+    ['GET /api/stats', `rest_stats_${medium}`, `rest_stats_${large}`],
+    ['GraphQL loanStats', `gql_stats_${medium}`, `gql_stats_${large}`],
+  ].flatMap(([name, small, big]) => {
+    const [s, l] = [byKey(small), byKey(big)];
+    return s && l ? [scaling(name, s, l)] : [];
+  });
+}
+
+/** The Markdown sections: failed checks (if any), the ratios, the statistics' scaling, memory, keyset. */
+export function reportSections(run: RunRecord): string[] {
+  const scaled = scalings(run);
+  return [
+    run.checkFailures.length ? `## CHECKS FAILED\n\n${run.checkFailures.map((f) => `- ${f}`).join('\n')}` : '',
+    `## Gateway ÷ raw reference\n\n${casesTable(run.cases.map(summarise))}`,
+    scaled.length ? `## Statistics: latency as the table grows (p50)\n\n${scalingTable(scaled)}` : '',
+    run.stream ? `## Streamed list: memory\n\n${streamTable(run.stream)}` : '',
+    run.keyset
+      ? `## Secondary: keyset pagination, page 1 vs deep page (gateway only)\n\n${keysetTable(run.keyset)}`
+      : '',
+  ].filter(Boolean);
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Every number of the run, for the `BENCH_RESULT` line. */
+export function benchResult(run: RunRecord): unknown {
+  const { stream, keyset } = run;
+  return {
+    date: run.date.toISOString(),
+    commit: run.commit,
+    machine: run.machine,
+    settings: { ...run.settings, only: run.settings.only?.source ?? null },
+    minutes: round3(run.minutes),
+    raw_stats_source: run.statsSources,
+    check_failures: run.checkFailures,
+    cases: Object.fromEntries(
+      run.cases.map((c) => {
+        const s = summarise(c);
+        const side = (x: typeof s.gateway) => ({
+          rps: round3(x.rps),
+          p50_ms: round3(x.p50),
+          p99_ms: round3(x.p99),
+          failed: x.failed,
+        });
+        return [
+          c.key,
+          {
+            loans: c.loans,
+            ratio: round3(s.ratio),
+            ratio_range: s.ratioRange.map(round3),
+            gateway: side(s.gateway),
+            raw: side(s.raw),
+            rounds: c.gateway.map((g, i) => ({
+              gateway_rps: round3(g.rps),
+              raw_rps: round3(c.raw[i].rps),
+              gateway_p50_ms: round3(g.p50),
+              raw_p50_ms: round3(c.raw[i].p50),
+            })),
+          },
+        ];
+      }),
+    ),
+    stats_p50_large_vs_small: Object.fromEntries(
+      scalings(run).map((s) => [
+        s.name,
+        { gateway: round3(s.gateway), raw: round3(s.raw), loans: [s.small.loans, s.large.loans] },
+      ]),
+    ),
+    stream: stream && {
+      loans: stream.loans,
+      body_bytes: stream.gateway.runs[0].bytes,
+      gateway_seconds: stream.gateway.runs.map((r) => round3(r.seconds)),
+      gateway_rss_growth_mb: stream.gateway.runs.map((r) => round3(mb(r.peakGrowth))),
+      gateway_rss_growth_max_mb: round3(mb(stream.gateway.peakGrowth)),
+      target_mb: run.rssTargetMb,
+      target_met: mb(stream.gateway.peakGrowth) <= run.rssTargetMb,
+      raw_seconds: round3(stream.raw.seconds),
+      raw_rss_growth_mb: round3(mb(stream.raw.peakGrowth)),
+    },
+    keyset: keyset && {
+      loans: keyset.loans,
+      deep_row: keyset.deepRow,
+      page1_rps: round3(median(keyset.page1.map((r) => r.rps))),
+      deep_rps: round3(median(keyset.deep.map((r) => r.rps))),
+    },
+  };
+}
+
+/** docs/performance.md: the run's conditions, the sections, and how to read them. */
+export function docsText(r: RunRecord, sections: string[]): string {
+  const m = r.machine;
+  const custom = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const sources = [...new Set(Object.values(r.statsSources))]
+    .map((source) =>
+      source === 'rollup'
+        ? 'the rollup table `loan_stats_totals`, as the gateway reads it'
+        : 'a full scan of `loans` (the database had no rollup table)',
+    )
+    .join('; ');
+  const url = process.env.DATABASE_URL;
+  const shownUrl = url ? `DATABASE_URL=${url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@')} ` : '';
+  return `# Performance: the gateway against a raw reference
+
+Written by \`npm run bench\` (scripts/bench.ts); rerun it rather than editing this file.
+
+- **Date:** ${r.date.toISOString()} (the run took ${r.minutes.toFixed(1)} min); commit ${r.commit || 'unknown'}
+- **Machine:** ${m.cpu}, ${m.cpus} CPUs (\`os.cpus()\`); Node ${m.node}; PostgreSQL ${m.postgres} (${m.database})
+- **Command:** \`${custom ? `${custom} ` : ''}${shownUrl}npm run bench\`
+- **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...); ${m.pinned ? 'both servers pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
+- **Data:** generated in SQL (\`generate_series\`, seeded): borrowers with a skewed number of loans each, statuses, currencies KES NGN INR PHP VND and \`created_at\` spread over 2023-2025; one scratch database per size, migrated by the gateway's first start, dropped at the end.
+- **Gateway:** the built app, \`node dist/src/main.js\` with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
+- **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry); statistics from ${sources || 'n/a'}.
+
+${sections.join('\n\n')}
+
+## How to read this
+
+**gateway ÷ raw** is the gateway's requests per second as a share of the raw reference's: 0.25 means the
+gateway's layers (express, Apollo Server and type-graphql, MikroORM, validation, the GraphQL limits and
+guards, logging) leave a quarter of the throughput that the same SQL allows on this machine. Before each
+case is timed, both servers' answers are checked to be the same JSON (for \`POST\` with ids and times set
+aside, and the same tables written) and to hold the data the database has. Only ratios from one run
+mean something: absolute numbers move with whatever else the machine does (other developers' tests run
+on it), and the interleaved rounds make both sides share the drift. The per-round range is the lowest and
+highest ratio of a round's gateway run to the same round's raw run: a wide range means a noisy run.
+
+Latencies are per request under ${r.settings.connections} concurrent connections, so p50 mostly mirrors throughput
+(about connections ÷ requests per second); p99 is the tail. Requests per second count 2xx answers only;
+"failed" counts non-2xx answers, connection errors and timeouts in the measured windows.
+
+The statistics table compares each side's p50 latency at ${r.sizes.large.toLocaleString('en')} loans with ${r.sizes.medium.toLocaleString('en')}: a full scan
+of \`loans\` grows with the table (towards 100x), reading the rollups stays near 1. The streamed list's RSS
+growth is the highest resident memory of the gateway process (\`VmRSS\`, sampled every 10 ms) during
+each full download of every loan, minus its resident memory before the first download; the target is at
+most ${r.rssTargetMb} MB whatever the table size (the raw reference's growth is there for scale: V8's heap grows under
+a stream of short-lived strings in any server). The secondary table checks that keyset pagination makes a page deep in
+the list cost what page 1 costs.
+`;
+}
+
+/** Writes Markdown formatted as `npx prettier --check docs` expects (the project's .prettierrc). */
+export async function writeDocs(file: string, text: string): Promise<void> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
+}
