@@ -20,15 +20,8 @@ export function requestLogging(logger: Logger) {
       res.setHeader('X-Request-ID', id);
       return id;
     },
-    customLogLevel: (req, res, error) =>
-      error || res.statusCode >= 500
-        ? 'error'
-        : res.statusCode >= 400
-          ? 'warn'
-          : // Orchestrators and load balancers probe /health every few seconds: a healthy answer is debug.
-            res.statusCode === 200 && req.url === '/health'
-            ? 'debug'
-            : 'info',
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     customSuccessMessage: (req, res, responseTime) =>
       `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
