@@ -794,7 +794,7 @@ EOF
   before="$(loans_count)"
   check_backup() {
     PATH="$TMP/shim:$PATH" scripts/db-backup.sh --env-file .env.prod.example "$TMP/backup.dump" &&
-      [ "$(head -c 5 "$TMP/backup.dump")" = PGDMP ] && pg_restore --list "$TMP/backup.dump" | grep -q 'TABLE public loans'
+      [ "$(head -c 5 "$TMP/backup.dump")" = PGDMP ] && pg_restore --list "$TMP/backup.dump" >"$TMP/backup.list" && grep -q 'TABLE public loans' "$TMP/backup.list"
   }
   check "db-backup.sh: a custom-format pg_dump of the compose database ($before loans)" check_backup
   # Lose data after the backup: the loans table itself (loan_events is append-only by trigger).
