@@ -1,7 +1,5 @@
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
-import { buildSchema, type MiddlewareFn } from 'type-graphql';
-import { toGraphQLError } from '../common/error-mapping';
-import type { RequestContext } from '../context/request-context';
+import { buildSchema } from 'type-graphql';
 import { ActivityResolver } from '../activity/activity.resolver';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
@@ -10,26 +8,8 @@ import { LoanResolver } from '../loans/loan.resolver';
 import { StatsResolver } from '../stats/stats.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { Node } from './common-types';
+import { guardResolvers } from './limits/guard-resolvers';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
-
-/**
- * Around every resolver: the request's guard first (an aborted request resolves nothing more, and a
- * resolver still waiting when it is aborted stops waiting), then domain errors into GraphQL errors with
- * `extensions.code`.
- */
-const guardAndMapErrors: MiddlewareFn<RequestContext> = async ({ context }, next) => {
-  const guard = context.guard;
-  try {
-    if (!guard) return (await next()) as unknown;
-    guard.checkpoint();
-    const result = (await guard.race(next())) as unknown;
-    guard.resolved(result);
-    return result;
-  } catch (error) {
-    // Once aborted, whatever failed (a cancelled statement, a refused connection) failed because of it.
-    throw guard?.error ?? toGraphQLError(error);
-  }
-};
 
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
@@ -46,7 +26,6 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
     // Unannotated fields stay open; every root field says who may call it (test/auth/matrix.test.ts).
     authMode: 'error',
     orphanedTypes: NODE_TYPES,
-    globalMiddlewares: [guardAndMapErrors],
     // Validation is done by the domain services (one rule for REST and GraphQL), not by class-validator.
     validate: false,
     emitSchemaFile: false,
@@ -54,6 +33,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
     // Entities are not the GraphQL classes, so the Node interface needs to be told their types.
     const nodeType = schema.getType(Node.name);
     if (nodeType instanceof GraphQLInterfaceType) nodeType.resolveType = resolveNodeType;
-    return schema;
+    // The request guard and the error mapping around every resolver (see guard-resolvers.ts).
+    return guardResolvers(schema);
   });
 }
