@@ -33,12 +33,11 @@ async function main(): Promise<void> {
       .close()
       .then(() => {
         logger.info('stopped');
-        logger.flush?.();
-        process.exit(0);
+        logger.flush(() => process.exit(0));
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        logger.flush(() => process.exit(1));
       });
   };
   process.on('SIGTERM', stop);

@@ -23,7 +23,10 @@ export function createLogger(config: Pick<AppConfig, 'appEnv' | 'logLevel'>): Lo
       pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env', singleLine: true }),
     );
   }
-  return pino(base);
+  // Asynchronous writes: a line is handed to the kernel in the background, and lines written meanwhile go
+  // out together (a synchronous write per request was a visible share of a small request's cost).
+  // Shutdown flushes it (main.ts); a crash may lose the last lines still buffered.
+  return pino(base, pino.destination({ dest: 1, sync: false }));
 }
 
 function isInstalled(moduleName: string): boolean {
