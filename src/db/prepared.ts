@@ -23,24 +23,30 @@ export function sqlOf(qb: { getKnexQuery(): Knex.QueryBuilder }): SqlText {
  * a limit is appended as `limit ?` to the compiled text instead).
  */
 export class PreparedRead<Name extends string> {
-  private compiled: { sql: string; order: Name[] } | undefined;
+  private compiled: { sql: string; text: string; order: Name[] } | undefined;
 
   constructor(private readonly build: (em: EntityManager, param: (name: Name) => string) => SqlText) {}
 
   /** The rows as PostgreSQL returns them (column names, timestamps and decimals as text). */
   async rows(em: EntityManager, values: Record<Name, unknown>): Promise<Record<string, unknown>[]> {
-    const { sql, order } = (this.compiled ??= this.compile(em));
-    const query = em.getKnex().raw(
-      sql,
-      order.map((name) => values[name] as Knex.Value),
-    );
+    const { sql, text, order } = (this.compiled ??= this.compile(em));
+    const params = order.map((name) => values[name]);
     const trx = em.getTransactionContext<Knex.Transaction>();
-    if (trx) query.transacting(trx);
-    const result = (await query) as { rows: Record<string, unknown>[] };
-    return result.rows;
+    if (trx) {
+      // Inside a transaction: on its connection, through knex.
+      const result = (await em.getKnex().raw(sql, params as Knex.Value[]).transacting(trx)) as {
+        rows: Record<string, unknown>[];
+      };
+      return result.rows;
+    }
+    // Otherwise straight to a pooled pg connection with the text positioned once (`$1`...): knex's query
+    // runner (builder, events, positioning the bindings and formatting an error message WITH the values on
+    // every call) is most of a small read's cost. The connection still comes from knex's pool through
+    // `acquireConnection`, so the request's database scope (share of the pool, cancellation) applies.
+    return pooledQuery(em.getKnex(), text, params);
   }
 
-  private compile(em: EntityManager): { sql: string; order: Name[] } {
+  private compile(em: EntityManager): { sql: string; text: string; order: Name[] } {
     const marker = (name: string) => `\u0000param:${name}\u0000`;
     const names = new Map<string, Name>();
     const { sql, bindings } = this.build(em, (name) => {
@@ -54,8 +60,40 @@ export class PreparedRead<Name extends string> {
       return name;
     });
     if (sql.includes('\u0000')) throw new Error(`prepared read: a parameter was written into the SQL text: ${sql}`);
-    return { sql, order };
+    const text = (em.getKnex().client as unknown as PooledClient).positionBindings(sql);
+    return { sql, text, order };
   }
+}
+
+/**
+ * One statement on a connection of knex's pool, outside any transaction, without knex's query runner
+ * (see `PreparedRead.rows`). `text` has `$1`... placeholders; the values travel bound.
+ */
+export async function pooledQuery(
+  knex: Knex,
+  text: string,
+  values: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
+  const client = knex.client as unknown as PooledClient;
+  const connection = await client.acquireConnection();
+  // knex's own statement event, as its runner emits it: listeners (statement counts, tracing) see every read.
+  client.emit('query', { method: 'raw', sql: text, bindings: values });
+  try {
+    const result = await connection.query({ text, values });
+    return result.rows;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/** What the read needs of knex's pg client: its pool, and how it numbers placeholders. */
+interface PooledClient {
+  acquireConnection(): Promise<{
+    query(config: { text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+  }>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+  positionBindings(sql: string): string;
+  emit(event: 'query', data: { method: string; sql: string; bindings: unknown[] }): boolean;
 }
 
 /** Rows of `entity`'s table named and typed as MikroORM maps them (property names, Dates), without entities. */

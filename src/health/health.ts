@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { pooledQuery } from '../db/prepared';
 
 /**
  * `GET /health`: 200 when the database answers `select 1` within `timeoutMs`, else 503.
@@ -11,8 +12,8 @@ export function healthHandler(orm: MikroORM, timeoutMs: number): RequestHandler 
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    // knex directly: nothing to map, format or log for `select 1`.
-    const check = Promise.resolve(orm.em.getKnex().raw('select 1'))
+    // A pooled connection directly: nothing to build, map or format for `select 1`.
+    const check = pooledQuery(orm.em.getKnex(), 'select 1')
       .then(() => 'ok' as const)
       .catch((error: unknown) => {
         req.log.warn({ err: error }, 'health check: database error');
