@@ -2,6 +2,9 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20250101000000Initial } from './Migration20250101000000Initial';
 import { Migration20261121120000IdentityAudit } from './Migration20261121120000IdentityAudit';
 import { Migration20261203120000LoanStatsRollup } from './Migration20261203120000LoanStatsRollup';
+import { Migration20261203130000IdempotencyKeys } from './Migration20261203130000IdempotencyKeys';
+import { Migration20261203140000TokenVersionsAndLoginThrottle } from './Migration20261203140000TokenVersionsAndLoginThrottle';
+import { Migration20261203150000ApiKeys } from './Migration20261203150000ApiKeys';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -11,4 +14,10 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20250101000000Initial', class: Migration20250101000000Initial },
   { name: 'Migration20261121120000IdentityAudit', class: Migration20261121120000IdentityAudit },
   { name: 'Migration20261203120000LoanStatsRollup', class: Migration20261203120000LoanStatsRollup },
+  { name: 'Migration20261203130000IdempotencyKeys', class: Migration20261203130000IdempotencyKeys },
+  {
+    name: 'Migration20261203140000TokenVersionsAndLoginThrottle',
+    class: Migration20261203140000TokenVersionsAndLoginThrottle,
+  },
+  { name: 'Migration20261203150000ApiKeys', class: Migration20261203150000ApiKeys },
 ];

@@ -16,7 +16,9 @@
  * | GraphQL `users(first: 20) { loans(first: 5) }` | the page of users, then one LATERAL query for their loans |
  *
  * GraphQL requests need the admin's bearer token, verified with `jose` exactly as the gateway verifies it
- * (HS256, issuer, audience, expiry). Not part of the app: `src/` never imports it. Run by scripts/bench.ts as
+ * (HS256, issuer, audience, expiry), then checked as the gateway checks it on every request: one prepared,
+ * indexed `select role, token_version from users where id = $1` (the token's `ver` must match, the role
+ * must be the CURRENT one). Not part of the app: `src/` never imports it. Run by scripts/bench.ts as
  * `node dist/scripts/raw-reference.js` with DATABASE_URL, PORT (0: any free port), JWT_SECRET; it prints one
  * line `RAW_READY {"port":...,"stats":"scan"|"rollup"}` when listening, and exits when its stdin closes (the
  * bench going away) or on SIGTERM/SIGINT.
@@ -494,7 +496,8 @@ async function graphql(s: Server, req: http.IncomingMessage, res: http.ServerRes
   const header = req.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
   if (!token) throw gqlError(401, 'the raw reference needs a bearer token', 'UNAUTHENTICATED');
-  let role: unknown;
+  let userId: string;
+  let version: unknown;
   try {
     const { payload } = await jwtVerify(token, s.secret, {
       algorithms: ['HS256'],
@@ -502,10 +505,20 @@ async function graphql(s: Server, req: http.IncomingMessage, res: http.ServerRes
       audience: s.audience,
       requiredClaims: ['sub', 'iat', 'exp', 'role'],
     });
-    role = payload.role;
+    userId = String(payload.sub);
+    version = payload.ver ?? 0;
   } catch {
     throw gqlError(401, 'the token is invalid', 'UNAUTHENTICATED');
   }
+  // The gateway's one read per authenticated request (src/auth/access.ts), as a named prepared statement.
+  const access = await s.pool.query<{ role: string; token_version: number }>({
+    name: 'access_state',
+    text: 'select u.role, u.token_version from users as u where u.id = $1',
+    values: [userId],
+  });
+  const current = access.rows[0];
+  if (!current || current.token_version !== version) throw gqlError(401, 'the token is revoked', 'UNAUTHENTICATED');
+  const role = current.role;
   const body = (await readBody(req)) as { query?: unknown; variables?: unknown };
   const operation = typeof body?.query === 'string' ? OPERATIONS.get(body.query) : undefined;
   if (!operation) throw gqlError(400, 'the raw reference answers the bench operations only', 'BAD_REQUEST');

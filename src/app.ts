@@ -12,12 +12,23 @@ import { healthHandler } from './health/health';
 import { ensureFirstAdmin } from './auth/first-admin';
 import { preparePasswordHashing } from './auth/password';
 import { TokenService } from './auth/tokens';
-import { authentication } from './http/authentication';
+import { Authenticator } from './auth/access';
+import { ApiKeyAuthenticator } from './api-keys/api-key.access';
+import { LoginThrottler } from './auth/login-throttle';
+import { authentication, type AuthenticationMode } from './http/authentication';
 import { contextMiddleware, requestContext } from './http/context-middleware';
 import { errorHandler, notFound } from './http/errors';
+import { acceptUtf8Alias } from './http/json-charset';
 import { methodNotAllowed, restRouter } from './http/rest-router';
 import { requestLogging } from './http/request-logging';
+import { withLogSerializers } from './logging/error-serializer';
 import { createLogger, type Logger } from './logging/logger';
+
+const REST_AUTHENTICATION: Record<AppConfig['auth']['restAuth'], AuthenticationMode> = {
+  open: 'rest-open',
+  required: 'rest-required',
+  'api-key': 'rest-api-key',
+};
 
 export interface App {
   config: AppConfig;
@@ -33,7 +44,8 @@ export interface App {
 
 /** Builds the whole application. No side effect at import time; `main.ts` only wires process signals. */
 export async function createApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config);
+  // Whoever made the logger, errors are logged without the values of failed statements (README "Errors").
+  const logger = withLogSerializers(options.logger ?? createLogger(config));
   if (config.auth.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random key for this process (tokens stop working at restart)');
   }
@@ -42,6 +54,9 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     await ensureFirstAdmin(database.orm.em.fork(), config, logger);
     await preparePasswordHashing();
     const tokens = new TokenService(config.auth);
+    // Every bearer token costs one indexed read: its version and the caller's current role (auth/access.ts).
+    const authenticator = new Authenticator(tokens, database.orm.em);
+    const loginThrottle = new LoginThrottler(config.auth.loginThrottle);
     const app = express();
     app.disable('x-powered-by');
     // No ETag: nothing is cached by validators here, and hashing every body costs CPU on every answer.
@@ -56,10 +71,13 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       .route('/health')
       .get(healthHandler(database.orm, config.healthTimeoutMs))
       .all(methodNotAllowed(['GET', 'HEAD']));
+    app.use(acceptUtf8Alias);
     app.use(express.json({ limit: config.bodyLimit }));
-    app.use('/api', authentication(tokens, config.auth.restAuth === 'required' ? 'rest-required' : 'rest-open'));
-    app.use('/graphql', authentication(tokens, 'graphql'));
-    app.use(['/api', '/graphql'], contextMiddleware(database.orm, tokens));
+    // REST_AUTH=api-key: server-to-server callers' keys, one indexed read each too (api-keys/api-key.access.ts).
+    const apiKeys = new ApiKeyAuthenticator(database.orm.em, logger);
+    app.use('/api', authentication(authenticator, REST_AUTHENTICATION[config.auth.restAuth], apiKeys));
+    app.use('/graphql', authentication(authenticator, 'graphql'));
+    app.use(['/api', '/graphql'], contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle));
     app.use('/api', restRouter());
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(

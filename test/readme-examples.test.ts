@@ -54,6 +54,8 @@ describe('README examples', () => {
     expect(all.map((e) => e.name)).toEqual([
       'LoanHistoryExample',
       'ActivityExample',
+      'CreateApiKeyExample',
+      'ApiKeysExample',
       'Loans',
       'Stats',
       'Borrowers',

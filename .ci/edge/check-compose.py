@@ -139,10 +139,15 @@ if str(api_env.get("JWT_SECRET") or "") != env.get("JWT_SECRET", ""):
 grace = seconds(api.get("stop_grace_period", "10s"))
 if grace is None or grace * 1000 <= int(api_env.get("SHUTDOWN_TIMEOUT_MS", "10000")):
     problem(f"stop_grace_period {api.get('stop_grace_period')} does not exceed SHUTDOWN_TIMEOUT_MS")
+if str(api_env.get("REST_AUTH")) != env.get("REST_AUTH", "open"):
+    problem(f"api REST_AUTH={api_env.get('REST_AUTH')} does not come from {env_file} ({env.get('REST_AUTH', 'open')})")
 if env_name == "prod":
     for key, want in (("SEED", "false"), ("GRAPHQL_INTROSPECTION", "false"), ("GRAPHQL_SANDBOX", "false")):
         if str(api_env.get(key)).lower() != want:
             problem(f"production api must have {key}={want}")
+    # REST_AUTH=open lets anyone create a loan for any borrower; legacy callers get API keys (README "API keys").
+    if api_env.get("REST_AUTH") != "api-key":
+        problem(f"production api must have REST_AUTH=api-key, has {api_env.get('REST_AUTH')}")
 
 # api-direct: only in the dev profile, only on the loopback interface
 if direct.get("profiles") != ["dev"]:

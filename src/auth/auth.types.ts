@@ -1,5 +1,6 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { UserError } from '../graphql/common-types';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../idempotency/idempotency-key';
 import { PASSWORD_LIMITS } from '../config/config';
 import type { UserView } from '../users/user.view';
 import { UserType } from '../users/user.types';
@@ -19,6 +20,12 @@ export class SignUpInput {
 
   @Field(() => String)
   lastName!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: `${IDEMPOTENCY_KEY_DESCRIPTION} A replay needs the same password and answers a fresh token for the account the first request created.`,
+  })
+  idempotencyKey?: string | null;
 }
 
 @InputType()
@@ -28,6 +35,23 @@ export class LogInInput {
 
   @Field(() => String)
   password!: string;
+}
+
+@InputType()
+export class ChangePasswordInput {
+  @Field(() => String, { description: 'Checked (and throttled) as a log-in is.' })
+  currentPassword!: string;
+
+  @Field(() => String, {
+    description: `${PASSWORD_LIMITS.min}..${PASSWORD_LIMITS.max} characters. Never stored, logged or returned.`,
+  })
+  newPassword!: string;
+}
+
+@InputType()
+export class RevokeTokensInput {
+  @Field(() => ID, { description: 'The user whose tokens stop working.' })
+  userId!: string;
 }
 
 function sessionPayload(name: string, description: string) {
@@ -55,4 +79,29 @@ export const SignUpPayload = sessionPayload('SignUpPayload', 'The new account (a
 export const LogInPayload = sessionPayload(
   'LogInPayload',
   'A token, or INVALID_CREDENTIALS (the same for an unknown email and a wrong password).',
+);
+export const ChangePasswordPayload = sessionPayload(
+  'ChangePasswordPayload',
+  'A new token for this session; every token issued before is revoked. INVALID_CREDENTIALS (field `currentPassword`) when the current password is wrong.',
+);
+
+function accountPayload(name: string, description: string) {
+  @ObjectType(name, { description, simpleResolvers: true })
+  class AccountPayload {
+    @Field(() => UserType, { nullable: true, description: 'The account whose tokens were revoked.' })
+    user!: UserView | null;
+
+    @Field(() => [UserError])
+    userErrors!: UserError[];
+  }
+  return AccountPayload;
+}
+
+export const LogOutPayload = accountPayload(
+  'LogOutPayload',
+  'Every token of the caller is revoked (all sessions): the next request with any of them is UNAUTHENTICATED.',
+);
+export const RevokeTokensPayload = accountPayload(
+  'RevokeTokensPayload',
+  'Every token of the user is revoked; NOT_FOUND (field `userId`) for an unknown user.',
 );

@@ -4,17 +4,29 @@ import { Role } from '../users/role';
 /**
  * Who is calling.
  * - `anonymous`: no token.
- * - `user`: a verified token; `role` is the role the token was issued with.
+ * - `user`: a verified, unrevoked token; `role` is the user's CURRENT role, read from the database on this
+ *   request (`access.ts`), not the role written in the token.
  * - `legacy`: the REST shim in its default open mode (REST_AUTH=open), where the legacy API had no
  *   identity at all. It may do what that API did; it is never an actor in the audit trail.
+ * - `apiKey`: a server-to-server caller of the REST shim with REST_AUTH=api-key (`api-keys/`), checked on
+ *   this request. Bound to the ADMIN role (`borrowerId` null: every loan) or to one borrower (`role`
+ *   BORROWER, `borrowerId` set: that borrower's loans only). Not a user: never an actor in the audit
+ *   trail, only the role it acted with.
  */
-export type Viewer = { kind: 'anonymous' } | { kind: 'user'; userId: string; role: Role } | { kind: 'legacy' };
+export type Viewer =
+  { kind: 'anonymous' } | { kind: 'user'; userId: string; role: Role } | { kind: 'legacy' } | ApiKeyViewer;
+
+export type ApiKeyViewer =
+  | { kind: 'apiKey'; keyId: string; role: Role.ADMIN; borrowerId: null }
+  | { kind: 'apiKey'; keyId: string; role: Role.BORROWER; borrowerId: string };
 
 export const ANONYMOUS: Viewer = { kind: 'anonymous' };
 export const LEGACY: Viewer = { kind: 'legacy' };
 
 export function isAdmin(viewer: Viewer): boolean {
-  return viewer.kind === 'legacy' || (viewer.kind === 'user' && viewer.role === Role.ADMIN);
+  return (
+    viewer.kind === 'legacy' || ((viewer.kind === 'user' || viewer.kind === 'apiKey') && viewer.role === Role.ADMIN)
+  );
 }
 
 /**
@@ -24,6 +36,7 @@ export function isAdmin(viewer: Viewer): boolean {
 export function borrowerScope(viewer: Viewer): string | null {
   if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
   if (isAdmin(viewer)) return null;
+  if (viewer.kind === 'apiKey') return viewer.borrowerId;
   return (viewer as { userId: string }).userId;
 }
 
@@ -44,5 +57,5 @@ export function actorId(viewer: Viewer): string | null {
 }
 
 export function actorRole(viewer: Viewer): Role | null {
-  return viewer.kind === 'user' ? viewer.role : null;
+  return viewer.kind === 'user' || viewer.kind === 'apiKey' ? viewer.role : null;
 }

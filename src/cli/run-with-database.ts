@@ -8,11 +8,15 @@ import { createLogger, type Logger } from '../logging/logger';
 /**
  * Runs a maintenance task (migrate, seed) against the configured database: DATABASE_URL, or the
  * same embedded server `npm start` uses. Exits non-zero with a clear message on failure.
+ * `logTo: 'stderr'` keeps stdout for the task's own answer (`npm run api-key -- create` prints the key there).
  */
-export function runWithDatabase(task: (orm: MikroORM, logger: Logger, config: AppConfig) => Promise<void>): void {
+export function runWithDatabase(
+  task: (orm: MikroORM, logger: Logger, config: AppConfig) => Promise<void>,
+  options: { logTo?: 'stdout' | 'stderr' } = {},
+): void {
   void (async () => {
     const config = loadConfig();
-    const logger = createLogger(config);
+    const logger = createLogger(config, options.logTo === 'stderr' ? 2 : 1);
     const embedded = config.databaseUrl
       ? undefined
       : await startEmbeddedPostgres({ ...config.embeddedPostgres, logger });

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors';
+import { textProblem } from './input-rules';
 
 /** What a keyset cursor holds: the sort it belongs to, the sort key of the row, and its id. */
 export interface CursorPayload {
@@ -30,6 +31,8 @@ export function decodeCursor(cursor: string, expectedSort: string, argument = 'a
     !Array.isArray(parsed) ||
     parsed.length !== 3 ||
     !parsed.every((part) => typeof part === 'string') ||
+    // A cursor is client input too: a decoded part with U+0000 or a lone surrogate would reach SQL.
+    parsed.some((part) => textProblem(part) !== null) ||
     parsed[0] !== expectedSort
   ) {
     throw invalid();

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   ServiceUnavailableError,
+  TooManyAttemptsError,
   UnauthenticatedError,
   UserErrorCode,
   ValidationError,
@@ -21,36 +22,62 @@ import {
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'ETIMEDOUT',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'EPIPE',
-  '57P01', // admin_shutdown
+  '57014', // query_canceled: statement_timeout (DB_STATEMENT_TIMEOUT_MS), or a cancel from the request's guard
+  '57P01', // admin_shutdown (also pg_terminate_backend)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
-  '53300', // too_many_connections
+  '57P04', // database_dropped
   '3D000', // invalid_catalog_name (database does not exist)
   '28000', // invalid_authorization_specification
   '28P01', // invalid_password
 ]);
 
-/** True for errors meaning "the database cannot be reached", whatever layer (pg, knex pool, MikroORM) raised them. */
+/**
+ * Messages of the layers that carry no code: pg's client (`query_timeout`, a connection timeout, a socket
+ * gone), knex's pool (`Timeout acquiring a connection`, which MikroORM re-wraps under another name) and
+ * knex's transactions (a statement after its connection was lost mid-transaction).
+ */
+const UNAVAILABLE_MESSAGES = new RegExp(
+  [
+    'Connection terminated',
+    'timeout exceeded when trying to connect',
+    'is not currently accepting connections',
+    'Query read timeout',
+    'Timeout acquiring a connection',
+    'Unable to acquire a connection',
+    'Client has encountered a connection error and is not queryable',
+    'Client was closed and is not queryable',
+    'Transaction query already complete',
+    'Connection ended unexpectedly',
+    // pg's connectionTimeoutMillis: a server that accepts the TCP connection but never answers (frozen).
+    '^timeout expired$',
+  ].join('|'),
+  'i',
+);
+
+/**
+ * True for errors meaning "the database cannot answer now", whatever layer (pg, knex pool, MikroORM) raised
+ * them: unreachable, refusing connections, out of resources (class 53), too slow (a statement or query
+ * timeout), or a connection lost mid-request. Always a 503, never a 500: the request may succeed later.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     if (e instanceof ServiceUnavailableError) return true;
     const candidate = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; previous?: unknown };
     const code = typeof candidate.code === 'string' ? candidate.code : '';
-    if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08')) return true;
+    // 08: connection exceptions; 53: insufficient resources (too many connections, out of memory, disk full).
+    if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || /^53[0-9A-Z]{3}$/.test(code)) return true;
     if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException') return true;
-    // 55000 (object_not_in_prerequisite_state) is connection-related only with the last message.
+    // 55000 (object_not_in_prerequisite_state) is connection-related only with the third message.
     const message = typeof candidate.message === 'string' ? candidate.message : '';
-    if (
-      /Connection terminated|timeout exceeded when trying to connect|is not currently accepting connections/i.test(
-        message,
-      )
-    ) {
-      return true;
-    }
+    if (UNAVAILABLE_MESSAGES.test(message)) return true;
     e = candidate.cause ?? candidate.previous;
   }
   return false;
@@ -113,6 +140,15 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (domain instanceof ForbiddenError) {
     return new GraphQLError(domain.message, { extensions: { code: 'FORBIDDEN' } });
   }
+  if (domain instanceof TooManyAttemptsError) {
+    return new GraphQLError(domain.message, {
+      extensions: {
+        code: domain.code,
+        retryAfterSeconds: domain.retryAfterSeconds,
+        http: { status: 429, headers: new Map([['retry-after', String(domain.retryAfterSeconds)]]) },
+      },
+    });
+  }
   return internalGraphQLError(error);
 }
 
@@ -132,7 +168,12 @@ export interface RestErrorBody {
   };
 }
 
-const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** REST names of domain fields: the legacy snake_case, except what REST carries in a header. */
+const REST_FIELD_NAMES: Record<string, string> = { idempotencyKey: 'Idempotency-Key' };
+const snakeCase = (field: string) => REST_FIELD_NAMES[field] ?? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Business refusals that are not conflicts with the resource's state: the request itself cannot be processed. */
+const UNPROCESSABLE_CODES: ReadonlySet<string> = new Set([UserErrorCode.IDEMPOTENCY_KEY_REUSED]);
 
 /** Status and JSON body for the REST shim (fields in the legacy snake_case). `null`: internal error. */
 export function toRestError(error: unknown): { status: number; body: RestErrorBody } | null {
@@ -144,7 +185,8 @@ export function toRestError(error: unknown): { status: number; body: RestErrorBo
     return { status: 400, body: { error: { code: domain.code, message: 'The request has invalid fields', details } } };
   }
   if (domain instanceof BusinessRuleError) {
-    return { status: 409, body: { error: { code: domain.code, message: domain.message, details } } };
+    const status = UNPROCESSABLE_CODES.has(domain.code) ? 422 : 409;
+    return { status, body: { error: { code: domain.code, message: domain.message, details } } };
   }
   if (domain instanceof NotFoundError) {
     return { status: 404, body: { error: { code: 'NOT_FOUND', message: domain.message } } };
@@ -172,6 +214,9 @@ export function toRestError(error: unknown): { status: number; body: RestErrorBo
   }
   if (domain instanceof ServiceUnavailableError) {
     return { status: 503, body: { error: { code: domain.code, message: domain.message } } };
+  }
+  if (domain instanceof TooManyAttemptsError) {
+    return { status: 429, body: { error: { code: domain.code, message: domain.message } } };
   }
   return null;
 }

@@ -18,6 +18,8 @@ export enum UserErrorCode {
   STALE_VERSION = 'STALE_VERSION',
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
   LAST_ADMIN = 'LAST_ADMIN',
+  /** The idempotency key was already used for another request (README "Idempotent creation"). */
+  IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
 }
 
 /** One problem with one input field; `field` uses the domain's names (`borrowerId`, `amount`...). */
@@ -95,6 +97,24 @@ export class UnauthenticatedError extends DomainError {
     readonly bearerError: 'invalid_token' | 'invalid_request' | null = null,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Log-in attempts throttled (README "Log-in throttling"): too many failures for the account, or from the
+ * client's address. Nothing was checked; the caller may try again after `retryAfterSeconds`.
+ */
+export class TooManyAttemptsError extends DomainError {
+  readonly code = 'TOO_MANY_ATTEMPTS';
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly scope: 'account' | 'address',
+  ) {
+    super(
+      scope === 'account'
+        ? `too many failed log-ins for this account: try again in ${retryAfterSeconds} s`
+        : `too many failed log-ins from this address: try again in ${retryAfterSeconds} s`,
+    );
   }
 }
 

@@ -15,6 +15,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   embeddedPostgres: { port: number; dataDir: string };
   dbPoolSize: number;
+  /** What bounds every database call of a request, so that a hung database gives a fast 503 (README "Configuration"). */
+  dbTimeouts: DatabaseTimeouts;
   logLevel: LogLevel;
   seed: boolean;
   migrateOnStart: boolean;
@@ -27,8 +29,29 @@ export interface AppConfig {
   bodyLimit: string;
   /** Express 'trust proxy': the proxies whose X-Forwarded-* are believed; false believes none. */
   trustProxy: string | false;
+  /** Idempotent creation (README "Idempotent creation"): how long a key and its answer are kept. */
+  idempotency: { keyTtlHours: number };
   auth: AuthConfig;
 }
+
+export interface DatabaseTimeouts {
+  /** PostgreSQL's `statement_timeout`, set on every pool connection: the server cancels a longer statement. */
+  statementMs: number;
+  /**
+   * pg's client-side `query_timeout`: a statement with no answer after this long fails (and its connection is
+   * retired), also when the server cannot cancel anything because it is frozen or unreachable.
+   */
+  queryMs: number;
+  /** The longest a request waits for a pool connection (a free one, or a new one to connect). */
+  acquireMs: number;
+}
+
+/**
+ * Under the GraphQL deadline (5000 ms), so that a hung database answers 503 SERVICE_UNAVAILABLE, not 504,
+ * and the server-side timeout below the client-side one, so that a slow statement is cancelled cleanly by
+ * PostgreSQL (57014) and its connection kept, before the client gives up on the connection.
+ */
+export const DATABASE_TIMEOUT_DEFAULTS: DatabaseTimeouts = { statementMs: 4000, queryMs: 4500, acquireMs: 4500 };
 
 export interface GraphQLConfig {
   introspection: boolean;
@@ -66,11 +89,35 @@ export interface AuthConfig {
   audience: string;
   /** The first admin, created at start when no admin exists. */
   admin: { email: string; password: string } | undefined;
-  /** `open`: /api/* as the legacy API had it (no token). `required`: a bearer token on every /api/* call. */
+  /**
+   * `open`: /api/* as the legacy API had it (no token). `required`: a bearer token on every /api/* call.
+   * `api-key`: an API key (server-to-server callers; README "API keys") or a bearer token on every /api/* call.
+   */
   restAuth: RestAuthMode;
+  loginThrottle: LoginThrottleConfig;
 }
 
-export const REST_AUTH_MODES = ['open', 'required'] as const;
+/** Failed log-ins, counted in PostgreSQL for every replica (README "Log-in throttling"). */
+export interface LoginThrottleConfig {
+  /** Consecutive failures of one account (email) that lock it for `lockSeconds`. */
+  maxFailures: number;
+  lockSeconds: number;
+  /** The growing delay before the lock: after the k-th failure, `delaySeconds * 2^(k-1)`; 0 turns it off. */
+  delaySeconds: number;
+  /** Failed log-ins from one client address within `ipWindowSeconds` (any accounts) before it waits. */
+  ipMaxFailures: number;
+  ipWindowSeconds: number;
+}
+
+export const LOGIN_THROTTLE_DEFAULTS: LoginThrottleConfig = {
+  maxFailures: 10,
+  lockSeconds: 900,
+  delaySeconds: 1,
+  ipMaxFailures: 100,
+  ipWindowSeconds: 900,
+};
+
+export const REST_AUTH_MODES = ['open', 'required', 'api-key'] as const;
 export type RestAuthMode = (typeof REST_AUTH_MODES)[number];
 
 /** Documented in the README; only ever used in development, and refused anywhere else. */
@@ -170,6 +217,9 @@ const envSchema = z.object({
   EMBEDDED_PG_DIR: z.string().trim().min(1).default('.data/postgres'),
   // Migrating at start holds one connection for its lock while the migrator may use another.
   DB_POOL_SIZE: int(2, 100).default(10),
+  DB_STATEMENT_TIMEOUT_MS: int(100, 600000).default(DATABASE_TIMEOUT_DEFAULTS.statementMs),
+  DB_QUERY_TIMEOUT_MS: int(100, 600000).default(DATABASE_TIMEOUT_DEFAULTS.queryMs),
+  DB_ACQUIRE_TIMEOUT_MS: int(100, 600000).default(DATABASE_TIMEOUT_DEFAULTS.acquireMs),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   SEED: bool.optional(),
   MIGRATE_ON_START: bool.default(true),
@@ -178,6 +228,8 @@ const envSchema = z.object({
   HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
   TRUST_PROXY: trustProxy.optional(),
+  // At most a year: a key is a retry handle, not an archive.
+  IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 366).default(24),
   JWT_SECRET: z
     .string()
     .refine((v) => Buffer.byteLength(v, 'utf8') >= JWT_SECRET_MIN_BYTES, {
@@ -199,6 +251,11 @@ const envSchema = z.object({
     .max(PASSWORD_LIMITS.max, { message: `must be at most ${PASSWORD_LIMITS.max} characters` })
     .optional(),
   REST_AUTH: z.enum(REST_AUTH_MODES).default('open'),
+  LOGIN_MAX_FAILURES: int(1, 1000).default(LOGIN_THROTTLE_DEFAULTS.maxFailures),
+  LOGIN_LOCK_SECONDS: int(1, 7 * 24 * 3600).default(LOGIN_THROTTLE_DEFAULTS.lockSeconds),
+  LOGIN_DELAY_SECONDS: int(0, 3600).default(LOGIN_THROTTLE_DEFAULTS.delaySeconds),
+  LOGIN_IP_MAX_ATTEMPTS: int(1, 1_000_000).default(LOGIN_THROTTLE_DEFAULTS.ipMaxFailures),
+  LOGIN_IP_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(LOGIN_THROTTLE_DEFAULTS.ipWindowSeconds),
   GRAPHQL_MAX_TOKENS: int(100, 100000).default(GRAPHQL_LIMIT_DEFAULTS.maxTokens),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(GRAPHQL_LIMIT_DEFAULTS.maxDepth),
   GRAPHQL_MAX_ALIASES: int(0, 1000).default(GRAPHQL_LIMIT_DEFAULTS.maxAliases),
@@ -241,6 +298,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       `JWT_SECRET: is required when APP_ENV=${e.APP_ENV} (at least ${JWT_SECRET_MIN_BYTES} bytes; only development generates one)`,
     );
   }
+  if (e.DB_QUERY_TIMEOUT_MS < e.DB_STATEMENT_TIMEOUT_MS) {
+    problems.push(
+      'DB_QUERY_TIMEOUT_MS: must be at least DB_STATEMENT_TIMEOUT_MS (PostgreSQL cancels a slow statement first; the client-side timeout is for a server that cannot answer)',
+    );
+  }
+  if (e.DB_ACQUIRE_TIMEOUT_MS > e.DB_QUERY_TIMEOUT_MS) {
+    problems.push(
+      'DB_ACQUIRE_TIMEOUT_MS: must be at most DB_QUERY_TIMEOUT_MS (a request waiting for a connection must not outlast one waiting for an answer)',
+    );
+  }
   if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL, ADMIN_PASSWORD: set both or neither');
   }
@@ -273,6 +340,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: e.DATABASE_URL,
     embeddedPostgres: { port: e.EMBEDDED_PG_PORT, dataDir: path.resolve(cwd, e.EMBEDDED_PG_DIR) },
     dbPoolSize: e.DB_POOL_SIZE,
+    dbTimeouts: {
+      statementMs: e.DB_STATEMENT_TIMEOUT_MS,
+      queryMs: e.DB_QUERY_TIMEOUT_MS,
+      acquireMs: e.DB_ACQUIRE_TIMEOUT_MS,
+    },
     logLevel: e.LOG_LEVEL ?? (isProduction ? 'info' : 'debug'),
     seed: e.SEED ?? !isProduction,
     migrateOnStart: e.MIGRATE_ON_START,
@@ -296,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     bodyLimit: e.BODY_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
+    idempotency: { keyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS },
     auth: {
       jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : new Uint8Array(randomBytes(48)),
       jwtSecretGenerated: !e.JWT_SECRET,
@@ -304,6 +377,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       audience: e.JWT_AUDIENCE,
       admin,
       restAuth: e.REST_AUTH,
+      loginThrottle: {
+        maxFailures: e.LOGIN_MAX_FAILURES,
+        lockSeconds: e.LOGIN_LOCK_SECONDS,
+        delaySeconds: e.LOGIN_DELAY_SECONDS,
+        ipMaxFailures: e.LOGIN_IP_MAX_ATTEMPTS,
+        ipWindowSeconds: e.LOGIN_IP_WINDOW_SECONDS,
+      },
     },
   };
 }

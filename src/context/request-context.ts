@@ -1,6 +1,11 @@
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import { ActivityService } from '../activity/activity.service';
+import { ApiKeyEventSource } from '../api-keys/api-key-event.entity';
+import { ApiKeyService } from '../api-keys/api-key.service';
+import { IdempotencyService, type IdempotencySettings } from '../idempotency/idempotency.service';
 import { AuthService } from '../auth/auth.service';
+import type { PendingAccess } from '../auth/access';
+import type { LoginThrottler } from '../auth/login-throttle';
 import type { TokenService } from '../auth/tokens';
 import { ANONYMOUS, type Viewer } from '../auth/viewer';
 import type { Logger } from '../logging/logger';
@@ -14,8 +19,17 @@ export type { Viewer } from '../auth/viewer';
 
 export interface RequestContext {
   requestId: string;
-  /** Who is calling, from the bearer token (or the open legacy REST mode); every service receives it. */
-  viewer: Viewer;
+  /**
+   * Who is calling, from the bearer token (or the open legacy REST mode); every service receives it. For a
+   * GraphQL token it is known once `authenticate` has run (before any resolver); reading it earlier throws.
+   */
+  readonly viewer: Viewer;
+  /**
+   * GraphQL: checks the caller's verified token against the database (revocation, current role: one
+   * indexed read), once; the authentication plugin calls it after validation and the cost limit.
+   * UnauthenticatedError for a revoked token. Nothing to do for anonymous, REST or checked callers.
+   */
+  authenticate(): Promise<void>;
   logger: Logger;
   /** Forked per request: an identity map of its own, never the global one. */
   em: EntityManager;
@@ -26,6 +40,8 @@ export interface RequestContext {
     users: UserService;
     stats: StatsService;
     activity: ActivityService;
+    idempotency: IdempotencyService;
+    apiKeys: ApiKeyService;
   };
   /** GraphQL only: the request's deadline, response cap and database share (README "Limits"). */
   guard?: RequestGuard;
@@ -33,7 +49,7 @@ export interface RequestContext {
    * Fields added to the request's log line (the GraphQL operation name). A shared object on purpose:
    * Apollo shallow-copies the context per operation, so only a reference survives back to express.
    */
-  logFields: { graphqlOperation?: string; userId?: string };
+  logFields: { graphqlOperation?: string; userId?: string; apiKeyId?: string };
 }
 
 /**
@@ -46,13 +62,29 @@ export interface RequestContext {
 export function createRequestContext(
   orm: MikroORM,
   tokens: TokenService,
-  request: { requestId: string; logger: Logger; viewer?: Viewer },
+  request: {
+    requestId: string;
+    logger: Logger;
+    viewer?: Viewer;
+    /** GraphQL: a verified token whose database check waits for `authenticate` (instead of `viewer`). */
+    pendingAccess?: PendingAccess;
+    /** The client's address (express `req.ip`): scopes anonymous callers' idempotency keys. */
+    clientIp?: string;
+    idempotency?: IdempotencySettings;
+    /** Log-in throttling (per account and per client address), shared by every request. */
+    loginThrottle: LoginThrottler;
+  },
 ): RequestContext {
-  const viewer = request.viewer ?? ANONYMOUS;
-  return new LazyRequestContext(orm, tokens, viewer, request.requestId, request.logger, {});
+  const made: Made = request.pendingAccess
+    ? { pending: request.pendingAccess }
+    : { viewer: request.viewer ?? ANONYMOUS };
+  return new LazyRequestContext(orm, tokens, request.requestId, request.logger, made, request);
 }
 
 interface Made {
+  /** Unset while a GraphQL token waits for its check (`pending`). */
+  viewer?: Viewer;
+  pending?: PendingAccess;
   em?: EntityManager;
   loaders?: Loaders;
   services?: RequestContext['services'];
@@ -65,12 +97,33 @@ class LazyRequestContext implements RequestContext {
   constructor(
     private readonly orm: MikroORM,
     private readonly tokens: TokenService,
-    readonly viewer: Viewer,
     readonly requestId: string,
     readonly logger: Logger,
     private readonly made: Made,
+    private readonly extras: {
+      clientIp?: string;
+      idempotency?: IdempotencySettings;
+      loginThrottle: LoginThrottler;
+    },
   ) {
-    this.logFields = viewer.kind === 'user' ? { userId: viewer.userId } : {};
+    const viewer = made.viewer;
+    const userId = made.pending?.userId ?? (viewer?.kind === 'user' ? viewer.userId : undefined);
+    this.logFields = userId === undefined ? {} : { userId };
+    // Which key made a REST request (REST_AUTH=api-key): its id, never the key.
+    if (viewer?.kind === 'apiKey') this.logFields.apiKeyId = viewer.keyId;
+  }
+
+  get viewer(): Viewer {
+    const viewer = this.made.viewer;
+    // Fails closed: nothing acts for a caller whose token has not been checked against the database.
+    if (!viewer) throw new Error('the caller was read before its token was checked (RequestContext.authenticate)');
+    return viewer;
+  }
+
+  async authenticate(): Promise<void> {
+    const pending = this.made.pending;
+    if (this.made.viewer || !pending) return;
+    this.made.viewer = await pending.check();
   }
 
   get em(): EntityManager {
@@ -85,11 +138,18 @@ class LazyRequestContext implements RequestContext {
     const em = this.em;
     const viewer = this.viewer;
     return (this.made.services ??= {
-      auth: new AuthService(em, this.tokens),
+      auth: new AuthService(em, {
+        tokens: this.tokens,
+        throttle: this.extras.loginThrottle,
+        viewer,
+        clientAddress: this.extras.clientIp ?? 'unknown',
+      }),
       loans: new LoanService(em, viewer),
       users: new UserService(em, viewer),
       stats: new StatsService(em, viewer),
       activity: new ActivityService(em, viewer),
+      idempotency: new IdempotencyService(em, viewer, this.extras.idempotency, this.extras.clientIp),
+      apiKeys: new ApiKeyService(em, { source: ApiKeyEventSource.GRAPHQL, viewer }),
     });
   }
 }

@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
+import { redactDriverErrors } from './driver-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { runMigrations } from './migrate';
 import { buildOrmOptions } from './orm-config';
@@ -23,15 +24,17 @@ export async function openDatabase(config: AppConfig, logger: Logger): Promise<D
   }
   let orm: MikroORM | undefined;
   try {
-    orm = await MikroORM.init(buildOrmOptions({ clientUrl, poolSize: config.dbPoolSize, logger }));
-    if (config.migrateOnStart) await runMigrations(orm, logger);
-    if (config.seed) await seedDatabase(orm.em.fork(), logger);
+    if (config.migrateOnStart || config.seed) await prepareSchemaAndData(clientUrl, config, logger);
+    orm = await MikroORM.init(
+      buildOrmOptions({ clientUrl, poolSize: config.dbPoolSize, logger, timeouts: config.dbTimeouts }),
+    );
+    redactDriverErrors(orm);
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
-  const opened = orm;
+  const opened: MikroORM = orm;
   return {
     orm: opened,
     embedded: embedded !== undefined,
@@ -40,4 +43,20 @@ export async function openDatabase(config: AppConfig, logger: Logger): Promise<D
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Migrations and the seed run on their own short-lived connections, without the request timeouts
+ * (DB_STATEMENT_TIMEOUT_MS...): a migration may rewrite a large table, or wait for another instance's
+ * migration lock, for longer than any request may take.
+ */
+async function prepareSchemaAndData(clientUrl: string, config: AppConfig, logger: Logger): Promise<void> {
+  const orm = await MikroORM.init(buildOrmOptions({ clientUrl, poolSize: 2, logger }));
+  try {
+    redactDriverErrors(orm);
+    if (config.migrateOnStart) await runMigrations(orm, logger);
+    if (config.seed) await seedDatabase(orm.em.fork(), logger);
+  } finally {
+    await orm.close(true);
+  }
 }

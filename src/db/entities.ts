@@ -1,4 +1,9 @@
 import { ActivityEvent } from '../activity/activity-event.entity';
+import { ApiKeyEvent } from '../api-keys/api-key-event.entity';
+import { ApiKey } from '../api-keys/api-key.entity';
+import { AccountEvent } from '../auth/account-event.entity';
+import { LoginThrottle } from '../auth/login-throttle.entity';
+import { IdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { Loan } from '../loans/loan.entity';
 import { LoanDailyStats } from '../stats/loan-daily-stats.entity';
@@ -6,4 +11,16 @@ import { LoanStatsTotal } from '../stats/loan-stats-total.entity';
 import { User } from '../users/user.entity';
 
 /** Every entity, listed explicitly (no folder scanning, so ts-jest, tsc and bundlers agree). */
-export const ENTITIES = [User, Loan, LoanEvent, ActivityEvent, LoanDailyStats, LoanStatsTotal];
+export const ENTITIES = [
+  User,
+  Loan,
+  LoanEvent,
+  ActivityEvent,
+  LoanDailyStats,
+  LoanStatsTotal,
+  AccountEvent,
+  LoginThrottle,
+  IdempotencyKey,
+  ApiKey,
+  ApiKeyEvent,
+];

@@ -1,32 +1,62 @@
 import { DefaultLogger } from '@mikro-orm/core';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import type { DatabaseTimeouts } from '../config/config';
 import type { Logger } from '../logging/logger';
+import { textWithoutValues } from '../logging/redaction';
 import { ENTITIES } from './entities';
+import { retireOnQueryTimeout } from './query-timeout';
 import { MIGRATIONS } from '../../migrations';
 
 export interface OrmSettings {
   clientUrl: string;
   poolSize: number;
   logger?: Logger;
+  /**
+   * The bounds of request traffic (DB_STATEMENT_TIMEOUT_MS...). Omitted for schema changes and seeding,
+   * which may legitimately wait longer (a migration waits for another instance's lock).
+   */
+  timeouts?: DatabaseTimeouts;
 }
 
+/** Without request timeouts: how long a maintenance connection may wait for the pool, and to connect. */
+const MAINTENANCE_ACQUIRE_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 3000;
+
 /** One place that decides how MikroORM talks to PostgreSQL, for the app, the CLI and the tests. */
-export function buildOrmOptions({ clientUrl, poolSize, logger }: OrmSettings): Options {
+export function buildOrmOptions({ clientUrl, poolSize, logger, timeouts }: OrmSettings): Options {
+  const acquireTimeoutMillis = timeouts?.acquireMs ?? MAINTENANCE_ACQUIRE_TIMEOUT_MS;
   return defineConfig({
     clientUrl,
     entities: ENTITIES,
     discovery: { disableDynamicFileAccess: true },
     extensions: [Migrator],
     forceUtcTimezone: true,
-    // Requests must fail fast (and map to 503) when the database is unreachable, never hang.
-    pool: { min: 0, max: poolSize, acquireTimeoutMillis: 5000, idleTimeoutMillis: 30000 },
+    // Requests must fail fast (and map to 503) when the database is unreachable, never hang: waiting for a
+    // connection, connecting, and each statement are bounded (README "Configuration", DB_*_TIMEOUT_MS).
+    pool: {
+      min: 0,
+      max: poolSize,
+      acquireTimeoutMillis,
+      idleTimeoutMillis: 30000,
+      // A connection whose statement got no answer in time is closed, never reused (query-timeout.ts).
+      afterCreate: retireOnQueryTimeout,
+    },
     driverOptions: {
-      connection: { connectionTimeoutMillis: 3000, statement_timeout: 15000, application_name: 'branchloans-gateway' },
+      connection: {
+        connectionTimeoutMillis: Math.min(CONNECT_TIMEOUT_MS, acquireTimeoutMillis),
+        application_name: 'branchloans-gateway',
+        // Sent as startup parameters: every connection of the pool has them, whatever runs on it.
+        ...(timeouts ? { statement_timeout: timeouts.statementMs, query_timeout: timeouts.queryMs } : {}),
+      },
+      // A failed statement's error message gets its SQL as sent, not re-formatted with bound values inlined
+      // (driver-errors.ts then removes the values MikroORM itself writes into the SQL text).
+      compileSqlOnError: false,
       // knex would print its own warnings ("Connection Error: ...") with console.log; they belong in pino.
       log: {
-        warn: (message: unknown) => logger?.warn({ component: 'knex' }, String(message)),
-        error: (message: unknown) => logger?.error({ component: 'knex' }, String(message)),
+        // Its warnings may quote a failed statement's error: without values, as every logged error.
+        warn: (message: unknown) => logger?.warn({ component: 'knex' }, textWithoutValues(String(message))),
+        error: (message: unknown) => logger?.error({ component: 'knex' }, textWithoutValues(String(message))),
         deprecate: (message: unknown) => logger?.warn({ component: 'knex' }, String(message)),
         debug: () => undefined,
       },

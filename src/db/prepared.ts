@@ -34,7 +34,10 @@ export class PreparedRead<Name extends string> {
     const trx = em.getTransactionContext<Knex.Transaction>();
     if (trx) {
       // Inside a transaction: on its connection, through knex.
-      const result = (await em.getKnex().raw(sql, params as Knex.Value[]).transacting(trx)) as {
+      const result = (await em
+        .getKnex()
+        .raw(sql, params as Knex.Value[])
+        .transacting(trx)) as {
         rows: Record<string, unknown>[];
       };
       return result.rows;

@@ -1,6 +1,7 @@
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ActivityResolver } from '../activity/activity.resolver';
+import { ApiKeyResolver } from '../api-keys/api-key.resolver';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
 import { LoanEventResolver } from '../loans/loan-event.resolver';
@@ -20,6 +21,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       UserResolver,
       StatsResolver,
       ActivityResolver,
+      ApiKeyResolver,
       NodeResolver,
     ],
     authChecker,

@@ -10,7 +10,9 @@ import {
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import type { RequestContext } from '../context/request-context';
+import { authenticationPlugin } from './authentication-plugin';
 import { buildGraphQLSchema } from './schema';
+import { inputRulesPlugin } from './input-rules';
 import { limitsPlugin } from './limits/plugin';
 import { GUARD_CODES } from './limits/request-guard';
 import { isTokenLimitError, limitValidationRules, STATIC_LIMIT_CODES, tokenLimitMessage } from './limits/static-limits';
@@ -28,6 +30,7 @@ const PUBLIC_CODES = new Set([
   'FORBIDDEN',
   'NOT_FOUND',
   'SERVICE_UNAVAILABLE',
+  'TOO_MANY_ATTEMPTS',
   'PERSISTED_QUERY_HASH_MISMATCH',
   ...STATIC_LIMIT_CODES,
   ...Object.values(GUARD_CODES),
@@ -124,6 +127,10 @@ export async function createGraphQLServer(
       ApolloServerPluginCacheControlDisabled(),
       loggingPlugin,
       limitsPlugin(limits),
+      // After validation and the cost limit, before any resolver: the token's one database check.
+      authenticationPlugin,
+      // Strings and instants SQL cannot take are refused before execution (input-rules.ts).
+      inputRulesPlugin(),
     ],
   });
   await server.start();

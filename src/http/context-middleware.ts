@@ -1,19 +1,32 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { PendingAccess } from '../auth/access';
+import type { LoginThrottler } from '../auth/login-throttle';
 import type { TokenService } from '../auth/tokens';
 import type { Viewer } from '../auth/viewer';
 import { createRequestContext, type RequestContext } from '../context/request-context';
+import type { IdempotencySettings } from '../idempotency/idempotency.service';
 
 /**
  * Builds the per-request context (forked EntityManager, loaders, caller, logger) once, for REST and GraphQL
- * alike. The caller comes from the authentication middleware mounted before it (`res.locals.viewer`).
+ * alike. The caller comes from the authentication middleware mounted before it (`res.locals.viewer`, or
+ * `res.locals.pendingAccess` for a GraphQL token checked later by `RequestContext.authenticate`).
  */
-export function contextMiddleware(orm: MikroORM, tokens: TokenService): RequestHandler {
+export function contextMiddleware(
+  orm: MikroORM,
+  tokens: TokenService,
+  idempotency: IdempotencySettings | undefined,
+  loginThrottle: LoginThrottler,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     res.locals.context = createRequestContext(orm, tokens, {
       requestId: req.id as string,
       logger: req.log,
       viewer: res.locals.viewer as Viewer | undefined,
+      pendingAccess: res.locals.pendingAccess as PendingAccess | undefined,
+      clientIp: req.ip,
+      idempotency,
+      loginThrottle,
     });
     next();
   };

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { createLoan, getLoan, listLoans } from '../loans/loan.rest';
 import { getLegacyStats } from '../stats/stats.rest';
 import { sendError } from './errors';
+import { refuseMalformedText } from './input-guard';
 
 /** 405 with an `Allow` header for a known path asked with another method. */
 export function methodNotAllowed(allowed: string[]): RequestHandler {
@@ -17,6 +18,8 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
 /** The legacy REST shim: thin handlers over the same services as GraphQL (rest-contract.md). */
 export function restRouter(): Router {
   const router = Router();
+  // Before every handler: strings PostgreSQL cannot hold are a 400 naming the field (input-guard.ts).
+  router.use(refuseMalformedText);
   router
     .route('/loans')
     .get(listLoans)

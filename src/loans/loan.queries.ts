@@ -1,6 +1,7 @@
 import { IsolationLevel, raw, type EntityManager, type Knex, type QueryBuilder } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor, clampPageSize, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
+import { isInstantKey } from '../common/input-rules';
 import { isUuid } from '../common/ids';
 import { OrderDirection } from '../common/ordering';
 import { Loan } from './loan.entity';
@@ -53,7 +54,8 @@ const SORTS: Record<
     column: 'created_at',
     property: 'createdAt',
     keyOf: (loan) => loan.createdAt.toISOString(),
-    isKey: (key) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(key) && !Number.isNaN(Date.parse(key)),
+    // A real instant in PostgreSQL's range (`2025-02-30` or year 0 would fail in SQL, not here).
+    isKey: isInstantKey,
   },
   [LoanOrderField.AMOUNT]: {
     column: 'amount',

@@ -21,9 +21,10 @@ import { UserType } from '../users/user.types';
 import type { UserView } from '../users/user.view';
 import { Role } from '../users/role';
 import { canSeeBorrower } from '../auth/viewer';
+import { objectAnswer } from '../idempotency/idempotency.service';
 import type { LoanEvent } from './loan-event.entity';
 import { LoanEventType } from './loan-event.types';
-import type { LoanView } from './loan.view';
+import { loanViewFromJson, loanViewToJson, type LoanView } from './loan.view';
 import { LoanStatus } from './loan-status';
 import {
   ApproveLoanInput,
@@ -114,19 +115,29 @@ export class LoanResolver {
     description: 'Applies for a loan; it starts PENDING. A borrower applies for themselves; an admin for anyone.',
   })
   createLoan(@Arg('input', () => CreateLoanInput) input: CreateLoanInput, @Ctx() ctx: RequestContext) {
+    const { idempotencyKey, ...request } = input;
     return mutationPayload(
       'loan',
       () =>
-        ctx.services.loans.create(
-          {
-            borrowerId: input.borrowerId ?? undefined,
-            amount: input.amount.amount,
-            currency: input.amount.currencyCode,
-            termMonths: input.termMonths,
-            interestRateApr: input.interestRateApr,
-          },
-          { registerUnknownBorrower: false },
-        ),
+        ctx.services.idempotency.run<LoanView>({
+          key: idempotencyKey,
+          operation: 'createLoan',
+          request,
+          work: () =>
+            ctx.services.loans.create(
+              {
+                borrowerId: input.borrowerId ?? undefined,
+                amount: input.amount.amount,
+                currency: input.amount.currencyCode,
+                termMonths: input.termMonths,
+                interestRateApr: input.interestRateApr,
+              },
+              { registerUnknownBorrower: false },
+            ),
+          // A replay answers the loan as it was created (its borrower and history resolve as they are now).
+          save: (loan) => objectAnswer(loanViewToJson(loan)),
+          replay: (answer) => loanViewFromJson(answer.body),
+        }),
       (field) => CREATE_LOAN_FIELDS[field] ?? ['input', field],
     );
   }

@@ -2,6 +2,14 @@ import type { Request, Response } from 'express';
 import { InvalidArgumentError, NotFoundError, ValidationError, UserErrorCode } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { requestContext } from '../http/context-middleware';
+import {
+  idempotencyKeyHeader,
+  jsonAnswer,
+  keepRestAnswer,
+  replayRestAnswer,
+  sendRestAnswer,
+  type RestAnswer,
+} from '../idempotency/idempotency.rest';
 import type { LoanView } from './loan.view';
 import type { LoanRow } from './loan.queries';
 
@@ -138,16 +146,38 @@ export async function createLoan(req: Request, res: Response): Promise<void> {
     ]);
   }
   const fields = body as Record<string, unknown>;
+  const context = requestContext(res);
   // Unknown fields (including `status` and `id`) are ignored, as legacy callers expect.
-  const loan = await requestContext(res).services.loans.create(
-    {
-      borrowerId: fields.borrower_id,
-      amount: fields.amount,
-      currency: fields.currency,
-      termMonths: fields.term_months,
-      interestRateApr: fields.interest_rate_apr,
+  const create = () =>
+    context.services.loans.create(
+      {
+        borrowerId: fields.borrower_id,
+        amount: fields.amount,
+        currency: fields.currency,
+        termMonths: fields.term_months,
+        interestRateApr: fields.interest_rate_apr,
+      },
+      { registerUnknownBorrower: true },
+    );
+  const key = idempotencyKeyHeader(req);
+  if (key === undefined) {
+    // Without a key: the legacy contract, exactly as before.
+    const loan = await create();
+    res.status(201).location(`/api/loans/${loan.id}`).json(toLegacyLoan(loan));
+    return;
+  }
+  // With a key (README "Idempotent creation"): the whole body is the request's fingerprint, and the answer
+  // (status, Location, JSON text) is kept so that a retry gets the same bytes.
+  const answer = await context.services.idempotency.run<RestAnswer>({
+    key,
+    operation: 'POST /api/loans',
+    request: fields,
+    work: async () => {
+      const loan = await create();
+      return jsonAnswer(201, toLegacyLoan(loan), { Location: `/api/loans/${loan.id}` });
     },
-    { registerUnknownBorrower: true },
-  );
-  res.status(201).location(`/api/loans/${loan.id}`).json(toLegacyLoan(loan));
+    save: keepRestAnswer,
+    replay: replayRestAnswer,
+  });
+  sendRestAnswer(res, answer);
 }

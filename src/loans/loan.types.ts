@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { connectionType, MoneyInput, Node, UserError } from '../graphql/common-types';
 import { DecimalScalar } from '../graphql/scalars';
 import { OrderDirection } from '../common/ordering';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../idempotency/idempotency-key';
 import { LOAN_LIMITS } from './loan-limits';
 import { LoanStatus } from './loan-status';
 import { LoanOrderField, type LoanFilterData, type LoanOrderData } from './loan.queries';
@@ -89,6 +90,9 @@ export class CreateLoanInput {
 
   @Field(() => DecimalScalar, { nullable: true, description: '0..100, two decimal places at most.' })
   interestRateApr?: string | null;
+
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+  idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Names the loan to move through its lifecycle.' })

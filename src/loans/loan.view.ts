@@ -28,3 +28,25 @@ export function loanView(row: MappedLoanRow): LoanView {
     version: row.version,
   };
 }
+
+/** A created loan as an idempotent `createLoan` keeps it (JSON, dates as ISO strings), to replay it as it was. */
+export function loanViewToJson(loan: LoanView): string {
+  const row: Omit<MappedLoanRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } = {
+    id: loan.id,
+    borrower: loan.borrower.id,
+    amount: loan.amount,
+    currency: loan.currency,
+    status: loan.status,
+    termMonths: loan.termMonths,
+    interestRateApr: loan.interestRateApr,
+    createdAt: loan.createdAt.toISOString(),
+    updatedAt: loan.updatedAt.toISOString(),
+    version: loan.version,
+  };
+  return JSON.stringify(row);
+}
+
+export function loanViewFromJson(text: string): LoanView {
+  const row = JSON.parse(text) as MappedLoanRow & { createdAt: string; updatedAt: string };
+  return loanView({ ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) });
+}

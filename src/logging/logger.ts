@@ -1,14 +1,21 @@
 import pino, { type Logger } from 'pino';
 import type { AppConfig } from '../config/config';
+import { logSerializers } from './error-serializer';
 
 export type { Logger };
 
 /** JSON lines in staging and production; human-readable lines in development when pino-pretty is installed. */
-export function createLogger(config: Pick<AppConfig, 'appEnv' | 'logLevel'>): Logger {
+export function createLogger(
+  config: Pick<AppConfig, 'appEnv' | 'logLevel'>,
+  /** File descriptor of the lines: 1 (stdout) by default; 2 for tools whose stdout is their answer. */
+  destination: 1 | 2 = 1,
+): Logger {
   const base = {
     level: config.logLevel,
     base: { service: 'branchloans-gateway', env: config.appEnv },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // `err` without the values of failed statements (SQL literals, PostgreSQL's quotes of input).
+    serializers: logSerializers,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'],
       censor: '[redacted]',
@@ -20,13 +27,19 @@ export function createLogger(config: Pick<AppConfig, 'appEnv' | 'logLevel'>): Lo
     const pretty = require('pino-pretty') as typeof import('pino-pretty');
     return pino(
       base,
-      pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env', singleLine: true }),
+      pretty({
+        sync: true,
+        destination,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service,env',
+        singleLine: true,
+      }),
     );
   }
   // Asynchronous writes: a line is handed to the kernel in the background, and lines written meanwhile go
   // out together (a synchronous write per request was a visible share of a small request's cost).
   // Shutdown flushes it (main.ts); a crash may lose the last lines still buffered.
-  return pino(base, pino.destination({ dest: 1, sync: false }));
+  return pino(base, pino.destination({ dest: destination, sync: false }));
 }
 
 function isInstalled(moduleName: string): boolean {

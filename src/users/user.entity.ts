@@ -5,7 +5,8 @@ import { Role } from './role';
 @Index({ name: 'users_created_at_id_idx', properties: ['createdAt', 'id'] })
 @Index({ name: 'users_role_created_at_id_idx', properties: ['role', 'createdAt', 'id'] })
 export class User {
-  [OptionalProps]?: 'firstName' | 'lastName' | 'email' | 'role' | 'passwordHash' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    'firstName' | 'lastName' | 'email' | 'role' | 'passwordHash' | 'tokenVersion' | 'createdAt' | 'updatedAt';
 
   /** Opaque string id; legacy borrower ids (`usr_kenya_001`) are user ids. */
   @PrimaryKey({ type: 'string', length: 64 })
@@ -30,6 +31,14 @@ export class User {
    */
   @Property({ type: 'text', nullable: true, lazy: true, hidden: true })
   passwordHash: string | null = null;
+
+  /**
+   * The version every token of this user must carry (claim `ver`). Raised by a role change, a password
+   * change, `logOut` and `revokeTokens`: every token issued before stops working on its next request
+   * (README "Tokens, revocation and log-in throttling"). Only ever incremented in SQL (`token_version + 1`).
+   */
+  @Property({ type: 'integer', default: 0 })
+  tokenVersion: number = 0;
 
   @Property({ type: 'datetime', length: 3 })
   createdAt: Date = new Date();

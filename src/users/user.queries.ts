@@ -1,6 +1,7 @@
 import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
 import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
+import { isInstantKey } from '../common/input-rules';
 import { isSet } from '../loans/loan.queries';
 import { User } from './user.entity';
 import { USER_VIEW_PROPERTIES, type UserView } from './user.view';
@@ -21,7 +22,6 @@ export interface UserListArgs {
 }
 
 const SORT = 'users:CREATED_AT:DESC';
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function applyUserFilter(qb: QueryBuilder<User>, filter: UserFilterData | null | undefined): void {
   if (!filter) return;
@@ -73,7 +73,7 @@ export async function findUserPage(em: EntityManager, args: UserListArgs): Promi
   let cursor: { key: string; id: string } | undefined;
   if (hasCursor) {
     cursor = decodeCursor(args.after!, SORT);
-    if (!ISO.test(cursor.key) || Number.isNaN(Date.parse(cursor.key)) || cursor.id.length > 64) {
+    if (!isInstantKey(cursor.key) || cursor.id.length > 64) {
       throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
     }
   }

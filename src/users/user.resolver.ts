@@ -16,10 +16,11 @@ import {
 import type { RequestContext } from '../context/request-context';
 import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
+import { objectAnswer } from '../idempotency/idempotency.service';
 import { connectionCost } from '../graphql/limits/cost';
 import { LoansArgs } from '../loans/loan.resolver';
 import { LoanConnection } from '../loans/loan.types';
-import type { UserView } from './user.view';
+import { userViewFromJson, userViewToJson, type UserView } from './user.view';
 import { Role } from './role';
 import {
   CreateUserInput,
@@ -80,12 +81,23 @@ export class UserResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => CreateUserPayload, { description: 'Creates a user with any role. Admins only.' })
   createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: RequestContext) {
-    return mutationPayload('user', () => ctx.services.users.create(input));
+    const { idempotencyKey, ...request } = input;
+    return mutationPayload('user', () =>
+      ctx.services.idempotency.run<UserView>({
+        key: idempotencyKey,
+        operation: 'createUser',
+        request,
+        work: () => ctx.services.users.create(request),
+        save: (user) => objectAnswer(userViewToJson(user)),
+        replay: (answer) => userViewFromJson(answer.body),
+      }),
+    );
   }
 
   @Authorized()
   @Mutation(() => UpdateUserPayload, {
-    description: 'Admins update anyone; a borrower updates their own account, without changing its role.',
+    description:
+      "Admins update anyone, but not their own role (FORBIDDEN: nobody changes their own role); a borrower updates their own account, without changing its role. A role change revokes the user's tokens.",
   })
   updateUser(@Arg('input', () => UpdateUserInput) input: UpdateUserInput, @Ctx() ctx: RequestContext) {
     const { id, ...fields } = input;

@@ -1,4 +1,6 @@
 import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { AccountEventKind } from '../auth/account-event.entity';
+import { bumpTokenVersion, recordAccountEvent } from '../auth/token-versions';
 import { borrowerScope, requireAdmin, type Viewer } from '../auth/viewer';
 import type { Page } from '../common/cursor';
 import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
@@ -11,7 +13,8 @@ import { validateUserFields, type UserFieldsCommand } from './user.validation';
 
 /**
  * Users: reads and writes, with who may do what. A borrower sees and edits themselves only (never their
- * role); admins see everyone and create users with any role.
+ * role); admins see everyone, create users with any role and change the roles of others (nobody changes
+ * their own). A role change revokes the user's tokens and enters the access audit trail.
  */
 export class UserService {
   constructor(
@@ -49,8 +52,12 @@ export class UserService {
     return this.saving(async (em) => {
       const user = await em.findOne(User, { id });
       if (!user) throw new NotFoundError('User', id, 'id');
-      if (scope !== null && fields.role !== undefined && fields.role !== user.role) {
-        throw new ForbiddenError('only an admin may change a role', 'role');
+      const fromRole = user.role;
+      const roleChanges = fields.role !== undefined && fields.role !== fromRole;
+      if (roleChanges && scope !== null) throw new ForbiddenError('only an admin may change a role', 'role');
+      // Not even an admin: a role is granted or taken by someone else (sending the same role changes nothing).
+      if (roleChanges && this.viewer.kind === 'user' && this.viewer.userId === id) {
+        throw new ForbiddenError('nobody can change their own role: ask another admin', 'role');
       }
       if (user.role === Role.ADMIN && fields.role !== undefined && fields.role !== Role.ADMIN) {
         // Locks every admin row: two admins demoting each other at once cannot both pass this check.
@@ -64,7 +71,18 @@ export class UserService {
         }
       }
       em.assign(user, fields);
+      if (roleChanges) {
+        recordAccountEvent(em, {
+          userId: id,
+          kind: AccountEventKind.ROLE_CHANGED,
+          by: this.viewer,
+          fromRole,
+          toRole: user.role,
+        });
+      }
       await em.flush();
+      // The user's tokens die with the old role: their next request must log in again.
+      if (roleChanges) await bumpTokenVersion(em, id);
       return user;
     });
   }

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType, Node, UserError } from '../graphql/common-types';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../idempotency/idempotency-key';
 import type { UserView } from './user.view';
 import { Role } from './role';
 import type { UserFilterData } from './user.queries';
@@ -53,6 +54,9 @@ export class CreateUserInput {
 
   @Field(() => Role, { nullable: true, description: 'Default BORROWER.' })
   role?: Role | null;
+
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+  idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Omitted fields are left as they are; `null` clears an optional field.' })

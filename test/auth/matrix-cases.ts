@@ -1,4 +1,7 @@
 import { ActivityEvent, ActivityKind } from '../../src/activity/activity-event.entity';
+import { ApiKeyEvent, ApiKeyEventSource } from '../../src/api-keys/api-key-event.entity';
+import { ApiKey } from '../../src/api-keys/api-key.entity';
+import { ApiKeyService } from '../../src/api-keys/api-key.service';
 import { hashPassword } from '../../src/auth/password';
 import { Loan } from '../../src/loans/loan.entity';
 import { LoanEvent } from '../../src/loans/loan-event.entity';
@@ -476,6 +479,7 @@ export const CASES: MatrixCase[] = [
           await expect(testTokens.verify(value.token)).resolves.toEqual({
             userId: value.user.id,
             role: Role.BORROWER,
+            tokenVersion: 0,
           });
         },
       },
@@ -498,7 +502,11 @@ export const CASES: MatrixCase[] = [
     const loggedIn = data((w) => ({ token: JWT, user: { id: w.a.id }, userErrors: [] }), {
       db: (before: { logIns: number }) => ({ logIns: before.logIns + 1 }),
       check: async (value, w) => {
-        await expect(testTokens.verify(value.token)).resolves.toEqual({ userId: w.a.id, role: Role.BORROWER });
+        await expect(testTokens.verify(value.token)).resolves.toEqual({
+          userId: w.a.id,
+          role: Role.BORROWER,
+          tokenVersion: 0,
+        });
       },
     });
     return {
@@ -558,9 +566,10 @@ export const CASES: MatrixCase[] = [
     document: UPDATE_USER,
     variables: (w) => ({ input: { id: w.a.id, role: 'ADMIN' } }),
     snapshot: (w) => userRow(w, w.a.id),
-    // The admin's cell promotes A; later rows expect A to be a borrower again.
+    // The admin's cell promotes A (which also revokes A's tokens); later rows expect A to be a borrower
+    // again, with the token of the world still valid.
     cleanup: async (w) => {
-      await fork(w).nativeUpdate(User, { id: w.a.id }, { role: Role.BORROWER });
+      await fork(w).nativeUpdate(User, { id: w.a.id }, { role: Role.BORROWER, tokenVersion: 0 });
     },
     expected: {
       anonymous: UNAUTHENTICATED,
@@ -601,7 +610,180 @@ export const CASES: MatrixCase[] = [
   lifecycle('disburseLoan', LoanStatus.APPROVED, LoanStatus.DISBURSED),
   lifecycle('markLoanRepaid', LoanStatus.DISBURSED, LoanStatus.REPAID),
   lifecycle('markLoanDefaulted', LoanStatus.DISBURSED, LoanStatus.DEFAULTED),
+  // Access: every cell acts on the caller's own account, except revokeTokens (an admin's, on A).
+  ((): MatrixCase<{ callerId: string | null }> => ({
+    field: 'changePassword',
+    title: 'changePassword(wrong current password)',
+    document: `mutation ($input: ChangePasswordInput!) {
+      changePassword(input: $input) { token user { id } userErrors { field code } }
+    }`,
+    arrange: async (w, caller) => ({ callerId: callerIdOf(w, caller) }),
+    // A wrong current password: the cells show who may call it without changing anyone's password.
+    variables: () => ({ input: { currentPassword: 'not-the-password', newPassword: 'a-new-long-password' } }),
+    snapshot: accessSnapshot,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      ...Object.fromEntries(
+        (['borrowerA', 'borrowerB', 'admin'] as const).map((caller) => [
+          caller,
+          data(
+            () => ({
+              token: null,
+              user: null,
+              userErrors: [{ field: ['input', 'currentPassword'], code: 'INVALID_CREDENTIALS' }],
+            }),
+            { db: 'unchanged', label: 'userErrors INVALID_CREDENTIALS' },
+          ),
+        ]),
+      ),
+    } as Record<Caller, Outcome<{ callerId: string | null }>>,
+  }))(),
+  ((): MatrixCase<{ callerId: string | null }> => {
+    const loggedOut = data<{ callerId: string | null }>((_w, s) => ({ user: { id: s.callerId }, userErrors: [] }), {
+      db: (before: AccessSnapshot, _w, s) => revokedIn(before, s.callerId!),
+    });
+    return {
+      field: 'logOut',
+      title: 'logOut',
+      document: `mutation { logOut { user { id } userErrors { field code } } }`,
+      arrange: async (w, caller) => ({ callerId: callerIdOf(w, caller) }),
+      snapshot: accessSnapshot,
+      cleanup: restoreTokenVersions,
+      expected: { anonymous: UNAUTHENTICATED, borrowerA: loggedOut, borrowerB: loggedOut, admin: loggedOut },
+    };
+  })(),
+  {
+    field: 'revokeTokens',
+    title: 'revokeTokens(A)',
+    document: `mutation ($input: RevokeTokensInput!) {
+      revokeTokens(input: $input) { user { id } userErrors { field code } }
+    }`,
+    variables: (w) => ({ input: { userId: w.a.id } }),
+    snapshot: accessSnapshot,
+    cleanup: restoreTokenVersions,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data((w) => ({ user: { id: w.a.id }, userErrors: [] }), {
+        db: (before: AccessSnapshot, w) => revokedIn(before, w.a.id),
+      }),
+    },
+  },
+  // API keys of the legacy REST callers (REST_AUTH=api-key): admins only. Each cell makes its own key.
+  ((): MatrixCase<{ id: string; name: string }> => ({
+    field: 'apiKeys',
+    title: 'apiKeys(first: 1)',
+    document: `query { apiKeys(first: 1) { edges { node { id name prefix role borrower { id } revokedAt } } } }`,
+    arrange: async (w) => {
+      const name = `matrix key ${unique()}`;
+      return { id: (await apiKeyFixture(w, name)).apiKey.id, name };
+    },
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      // Newest first: the key this cell just made.
+      admin: data((_w, s) => ({
+        edges: [
+          { node: { id: s.id, name: s.name, prefix: `blk_${s.id}`, role: 'ADMIN', borrower: null, revokedAt: null } },
+        ],
+      })),
+    },
+  }))(),
+  ((): MatrixCase<{ name: string }> => ({
+    field: 'createApiKey',
+    title: 'createApiKey(borrower A)',
+    document: `mutation ($input: CreateApiKeyInput!) {
+      createApiKey(input: $input) { apiKey { name role borrower { id } revokedAt } key userErrors { field code } }
+    }`,
+    arrange: async () => ({ name: `matrix key ${unique()}` }),
+    variables: (w, s) => ({ input: { name: s.name, borrowerId: w.a.id } }),
+    snapshot: apiKeysSnapshot,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data(
+        (w, s) => ({
+          apiKey: { name: s.name, role: null, borrower: { id: w.a.id }, revokedAt: null },
+          key: API_KEY,
+          userErrors: [],
+        }),
+        { db: (before: ApiKeysSnapshot) => ({ ...before, keys: before.keys + 1, events: before.events + 1 }) },
+      ),
+    },
+  }))(),
+  ((): MatrixCase<{ id: string }> => ({
+    field: 'revokeApiKey',
+    title: 'revokeApiKey(a live key)',
+    document: `mutation ($input: RevokeApiKeyInput!) {
+      revokeApiKey(input: $input) { apiKey { id revokedAt } userErrors { field code } }
+    }`,
+    arrange: async (w) => ({ id: (await apiKeyFixture(w, `matrix key ${unique()}`)).apiKey.id }),
+    variables: (_w, s) => ({ input: { id: s.id } }),
+    snapshot: apiKeysSnapshot,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      admin: data((_w, s) => ({ apiKey: { id: s.id, revokedAt: expect.any(String) }, userErrors: [] }), {
+        db: (before: ApiKeysSnapshot) => ({ ...before, revoked: before.revoked + 1, events: before.events + 1 }),
+      }),
+    },
+  }))(),
 ];
+
+// ---- API keys ----------------------------------------------------------------------------------------------
+
+const API_KEY = expect.stringMatching(/^blk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+
+/** A live ADMIN key, made as `npm run api-key -- create` makes one. */
+function apiKeyFixture(w: World, name: string) {
+  return new ApiKeyService(fork(w), { source: ApiKeyEventSource.CLI }).create({ name, role: Role.ADMIN });
+}
+
+interface ApiKeysSnapshot {
+  keys: number;
+  revoked: number;
+  events: number;
+}
+
+async function apiKeysSnapshot(w: World): Promise<ApiKeysSnapshot> {
+  return {
+    keys: await fork(w).count(ApiKey, {}),
+    revoked: await fork(w).count(ApiKey, { revokedAt: { $ne: null } }),
+    events: await fork(w).count(ApiKeyEvent, {}),
+  };
+}
+
+// ---- access (token versions, password hashes) -------------------------------------------------------------
+
+function callerIdOf(w: World, caller: Caller): string | null {
+  return { anonymous: null, borrowerA: w.a.id, borrowerB: w.b.id, admin: TEST_ADMIN.id }[caller];
+}
+
+type AccessSnapshot = Record<string, { tokenVersion: number; passwordHash: string | null }>;
+
+/** Token version and password hash of the world's three accounts. */
+async function accessSnapshot(w: World): Promise<AccessSnapshot> {
+  const users = await fork(w).find(
+    User,
+    { id: { $in: [w.a.id, w.b.id, TEST_ADMIN.id] } },
+    { populate: ['passwordHash'], orderBy: { id: 'asc' } },
+  );
+  return Object.fromEntries(users.map((u) => [u.id, { tokenVersion: u.tokenVersion, passwordHash: u.passwordHash }]));
+}
+
+const revokedIn = (before: AccessSnapshot, userId: string): AccessSnapshot => ({
+  ...before,
+  [userId]: { ...before[userId], tokenVersion: before[userId].tokenVersion + 1 },
+});
+
+/** The world's tokens are of version 0: a cell that revoked some makes them valid again for later rows. */
+async function restoreTokenVersions(w: World): Promise<void> {
+  await fork(w).nativeUpdate(User, { id: { $in: [w.a.id, w.b.id, TEST_ADMIN.id] } }, { tokenVersion: 0 });
+}
 
 export function outcomeLabel(outcome: Outcome<unknown>): string {
   if (outcome.kind === 'error') return outcome.code;

@@ -76,7 +76,12 @@ const BAD_TOKENS: [string, () => Promise<string>][] = [
   [
     'expired (issued by the service two hours ago)',
     async () =>
-      (await testTokens.issue({ userId: TEST_ADMIN.id, role: Role.ADMIN }, new Date(Date.now() - 2 * 3600_000))).token,
+      (
+        await testTokens.issue(
+          { userId: TEST_ADMIN.id, role: Role.ADMIN, tokenVersion: 0 },
+          new Date(Date.now() - 2 * 3600_000),
+        )
+      ).token,
   ],
   ['expired a second ago', () => forge({ claims: { iat: nowSeconds() - 60, exp: nowSeconds() - 1 } })],
   ['expiring exactly now (exp is exclusive)', () => forge({ claims: { iat: nowSeconds() - 60, exp: nowSeconds() } })],
@@ -270,7 +275,7 @@ describe('bearer tokens on /graphql', () => {
     expect(res.body.data!.signUp.token).toEqual(expect.any(String));
   });
 
-  test('the claims of a real logIn token: HS256, iss, aud, sub, role, iat, exp = iat + 3600', async () => {
+  test('the claims of a real logIn token: HS256, iss, aud, sub, role, ver, iat, exp = iat + 3600', async () => {
     const email = 'claims.check@example.com';
     const password = 'claims-password-1';
     const signUp = await t.graphql(
@@ -293,6 +298,8 @@ describe('bearer tokens on /graphql', () => {
       aud: AUDIENCE,
       sub: userId,
       role: Role.BORROWER,
+      // The user's token version: raised by a role or password change, logOut and revokeTokens.
+      ver: 0,
       iat: expect.any(Number),
       exp: expect.any(Number),
     });
@@ -368,9 +375,18 @@ describe('TokenService.verify (unit)', () => {
   });
 
   test('accepts its own tokens and returns the claims', async () => {
-    const { token } = await service.issue({ userId: 'usr_unit_1', role: Role.BORROWER });
-    await expect(service.verify(token)).resolves.toEqual({ userId: 'usr_unit_1', role: Role.BORROWER });
-    await expect(service.verify(await forge())).resolves.toEqual({ userId: TEST_ADMIN.id, role: Role.ADMIN });
+    const { token } = await service.issue({ userId: 'usr_unit_1', role: Role.BORROWER, tokenVersion: 3 });
+    await expect(service.verify(token)).resolves.toEqual({
+      userId: 'usr_unit_1',
+      role: Role.BORROWER,
+      tokenVersion: 3,
+    });
+    // A token without `ver` (issued before token versions existed) counts as version 0.
+    await expect(service.verify(await forge())).resolves.toEqual({
+      userId: TEST_ADMIN.id,
+      role: Role.ADMIN,
+      tokenVersion: 0,
+    });
   });
 
   test.each(BAD_TOKENS)('rejects %s with UnauthenticatedError (invalid_token)', async (_name, build) => {
@@ -386,7 +402,7 @@ describe('TokenService.verify (unit)', () => {
 
   test('a service with another secret refuses tokens of this one', async () => {
     const other = new TokenService({ ...loadConfig({ JWT_SECRET: TEST_JWT_SECRET }).auth, jwtSecret: OTHER_SECRET });
-    const { token } = await service.issue({ userId: 'usr_unit_1', role: Role.ADMIN });
+    const { token } = await service.issue({ userId: 'usr_unit_1', role: Role.ADMIN, tokenVersion: 0 });
     await expect(other.verify(token)).rejects.toBeInstanceOf(UnauthenticatedError);
   });
 });

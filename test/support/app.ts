@@ -41,6 +41,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_URL: db.url,
     DB_POOL_SIZE: '5',
     JWT_SECRET: TEST_JWT_SECRET,
+    // Every test's callers share one address (127.0.0.1) and fail log-ins on purpose: no growing delay
+    // (timing never decides a test) and no per-address limit to couple them. test/auth/throttle.test.ts
+    // sets its own values; LOGIN_MAX_FAILURES keeps its default.
+    LOGIN_DELAY_SECONDS: '0',
+    LOGIN_IP_MAX_ATTEMPTS: '1000000',
     ...env,
   });
   let app: App;

@@ -18,12 +18,20 @@ export const ADMIN_VIEWER: Viewer = { kind: 'user', userId: TEST_ADMIN.id, role:
 /** Tokens as the test apps issue them (same secret, issuer, audience and lifetime). */
 export const testTokens = new TokenService(loadConfig({ JWT_SECRET: TEST_JWT_SECRET }).auth);
 
-export async function tokenFor(userId: string, role: Role = Role.BORROWER): Promise<string> {
-  return (await testTokens.issue({ userId, role })).token;
+/**
+ * A token for `userId`, of token version `tokenVersion` (every user starts at 0; a role change, a password
+ * change, logOut and revokeTokens raise it, and the app then refuses tokens of older versions).
+ */
+export async function tokenFor(userId: string, role: Role = Role.BORROWER, tokenVersion = 0): Promise<string> {
+  return (await testTokens.issue({ userId, role, tokenVersion })).token;
 }
 
-export async function bearer(userId: string, role: Role = Role.BORROWER): Promise<{ Authorization: string }> {
-  return { Authorization: `Bearer ${await tokenFor(userId, role)}` };
+export async function bearer(
+  userId: string,
+  role: Role = Role.BORROWER,
+  tokenVersion = 0,
+): Promise<{ Authorization: string }> {
+  return { Authorization: `Bearer ${await tokenFor(userId, role, tokenVersion)}` };
 }
 
 /** Headers of an anonymous GraphQL call (`t.graphql` sends the test admin's token unless told otherwise). */

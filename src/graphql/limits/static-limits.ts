@@ -1,6 +1,7 @@
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   type ASTVisitor,
   type SelectionSetNode,
   type ValidationContext,
@@ -24,6 +25,7 @@ export const LIMIT_CODES = {
   directives: 'TOO_MANY_DIRECTIVES',
   rootFields: 'TOO_MANY_ROOT_FIELDS',
   cost: 'QUERY_TOO_COSTLY',
+  credentialFields: 'TOO_MANY_CREDENTIAL_FIELDS',
 } as const;
 
 export type LimitCode = (typeof LIMIT_CODES)[keyof typeof LIMIT_CODES];
@@ -78,6 +80,48 @@ function maxRootFieldsRule(max: number): ValidationRule {
   };
 }
 
+/** Root mutation fields that check or set a password: each is one guess, so one per request. */
+export const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set(['logIn', 'signUp', 'changePassword']);
+
+/**
+ * At most one credential field per document, whatever the aliases, repeats, fragments or operations: a
+ * request is one password guess, refused before any resolver (so before any hash is verified). Batched
+ * HTTP requests are off (Apollo's default), so a request is one document.
+ */
+const OneCredentialFieldRule: ValidationRule = (context): ASTVisitor => {
+  const count = (selectionSet: SelectionSetNode, seen: Set<string>): number => {
+    let found = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) found += CREDENTIAL_FIELDS.has(selection.name.value) ? 1 : 0;
+      else if (selection.kind === Kind.INLINE_FRAGMENT) found += count(selection.selectionSet, seen);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = context.getFragment(selection.name.value);
+        if (fragment) found += count(fragment.selectionSet, seen);
+      }
+    }
+    return found;
+  };
+  return {
+    Document(document) {
+      let found = 0;
+      for (const definition of document.definitions) {
+        if (definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.MUTATION) {
+          found += count(definition.selectionSet, new Set());
+        }
+      }
+      if (found > 1) {
+        context.reportError(
+          new GraphQLError(
+            `At most one of ${[...CREDENTIAL_FIELDS].join(', ')} per request, found ${found} (aliases and repeats count).`,
+            { extensions: { code: LIMIT_CODES.credentialFields } },
+          ),
+        );
+      }
+    },
+  };
+};
+
 /** The validation rules Apollo runs after graphql-js's own. */
 export function limitValidationRules(limits: GraphQLLimits): ValidationRule[] {
   const common = { exposeLimits: true, propagateOnRejection: false } as const;
@@ -105,6 +149,7 @@ export function limitValidationRules(limits: GraphQLLimits): ValidationRule[] {
       onReject: [armorRejection(LIMIT_CODES.directives, 'GRAPHQL_MAX_DIRECTIVES')],
     }),
     maxRootFieldsRule(limits.maxRootFields),
+    OneCredentialFieldRule,
   ];
 }
 
