@@ -165,7 +165,9 @@ Written by \`npm run bench\` (scripts/bench.ts); rerun it rather than editing th
 - **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...); ${m.pinned ? 'both servers pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
 - **Data:** generated in SQL (\`generate_series\`, seeded): borrowers with a skewed number of loans each, statuses, currencies KES NGN INR PHP VND and \`created_at\` spread over 2023-2025; one scratch database per size, migrated by the gateway's first start, dropped at the end.
 - **Gateway:** the built app, \`node dist/src/main.js\` with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
-- **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry); statistics from ${sources || 'n/a'}.
+- **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry) and makes the gateway's one read per authenticated request (the user's role and token version, by id); statistics from ${sources || 'n/a'}.
+
+Where the gateway's time goes (CPU profiles), what was changed and what remains: [docs/profiling.md](profiling.md).
 
 ${sections.join('\n\n')}
 
