@@ -5,6 +5,7 @@ import { Migration20261203120000LoanStatsRollup } from './Migration2026120312000
 import { Migration20261203130000IdempotencyKeys } from './Migration20261203130000IdempotencyKeys';
 import { Migration20261203140000TokenVersionsAndLoginThrottle } from './Migration20261203140000TokenVersionsAndLoginThrottle';
 import { Migration20261203150000ApiKeys } from './Migration20261203150000ApiKeys';
+import { Migration20261203160000LoanProducts } from './Migration20261203160000LoanProducts';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -20,4 +21,5 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261203140000TokenVersionsAndLoginThrottle,
   },
   { name: 'Migration20261203150000ApiKeys', class: Migration20261203150000ApiKeys },
+  { name: 'Migration20261203160000LoanProducts', class: Migration20261203160000LoanProducts },
 ];

@@ -59,6 +59,8 @@ describe('README examples', () => {
       'Loans',
       'Stats',
       'Borrowers',
+      'LoanProductsExample',
+      'FinancingOptionsExample',
       'SignUpExample',
       'LogInExample',
       'MeExample',

@@ -11,6 +11,8 @@ import { findUserViews } from '../users/user.queries';
 import type { UserView } from '../users/user.view';
 import type { LoanView } from '../loans/loan.view';
 import { LoanEvent } from '../loans/loan-event.entity';
+import { findProductViews } from '../products/loan-product.queries';
+import type { LoanProductView } from '../products/loan-product.view';
 
 /**
  * Per-request batching: one SQL statement per relation per level of a query, whatever the page size.
@@ -23,6 +25,8 @@ export interface Loaders {
   /** A page of a borrower's loans; one loader (and so one batch) per distinct argument set. */
   loanPageByBorrower(args: LoanListArgs): DataLoader<string, Page<LoanView>>;
   loanCountByBorrower(filter: LoanFilterData | null | undefined): DataLoader<string, number>;
+  /** Products as plain rows: `Loan.product` of a page of loans in one statement. */
+  productById: DataLoader<string, LoanProductView | null>;
   /** Audit trails of many loans in one statement, oldest event first. */
   loanEventsByLoan: DataLoader<string, LoanEvent[]>;
 }
@@ -44,6 +48,11 @@ export function createLoaders(em: EntityManager): Loaders {
     userById: new DataLoader(async (ids) => {
       const users = await findUserViews(em, ids);
       const byId = new Map(users.map((u) => [u.id, u]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    productById: new DataLoader(async (ids) => {
+      const products = await findProductViews(em, ids);
+      const byId = new Map(products.map((p) => [p.id, p]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
     loanEventsByLoan: new DataLoader(async (loanIds) => {

@@ -10,6 +10,7 @@ import type { TokenService } from '../auth/tokens';
 import { ANONYMOUS, type Viewer } from '../auth/viewer';
 import type { Logger } from '../logging/logger';
 import { LoanService } from '../loans/loan.service';
+import { LoanProductService } from '../products/loan-product.service';
 import { StatsService } from '../stats/stats.service';
 import { UserService } from '../users/user.service';
 import { createLoaders, type Loaders } from './loaders';
@@ -37,6 +38,7 @@ export interface RequestContext {
   services: {
     auth: AuthService;
     loans: LoanService;
+    products: LoanProductService;
     users: UserService;
     stats: StatsService;
     activity: ActivityService;
@@ -145,6 +147,7 @@ class LazyRequestContext implements RequestContext {
         clientAddress: this.extras.clientIp ?? 'unknown',
       }),
       loans: new LoanService(em, viewer),
+      products: new LoanProductService(em, viewer),
       users: new UserService(em, viewer),
       stats: new StatsService(em, viewer),
       activity: new ActivityService(em, viewer),

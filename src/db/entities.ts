@@ -6,6 +6,7 @@ import { LoginThrottle } from '../auth/login-throttle.entity';
 import { IdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { Loan } from '../loans/loan.entity';
+import { LoanProduct } from '../products/loan-product.entity';
 import { LoanDailyStats } from '../stats/loan-daily-stats.entity';
 import { LoanStatsTotal } from '../stats/loan-stats-total.entity';
 import { User } from '../users/user.entity';
@@ -14,6 +15,7 @@ import { User } from '../users/user.entity';
 export const ENTITIES = [
   User,
   Loan,
+  LoanProduct,
   LoanEvent,
   ActivityEvent,
   LoanDailyStats,

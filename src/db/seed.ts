@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { Logger } from '../logging/logger';
 import { Loan } from '../loans/loan.entity';
+import { seedProducts } from '../products/seed-products';
 import { LoanStatus } from '../loans/loan-status';
 import { User } from '../users/user.entity';
 import { Role } from '../users/role';
@@ -107,8 +108,10 @@ export async function seedDatabase(em: EntityManager, logger: Logger): Promise<{
       'run',
       tx.getTransactionContext(),
     );
+    // Two loan products per seed currency (README "Loan products and financing options"), by code.
+    const products = await seedProducts(tx);
     const inserted = { users: users.affectedRows, loans: loans.affectedRows };
-    logger.info(inserted, 'seed data ensured');
+    logger.info({ ...inserted, products }, 'seed data ensured');
     return inserted;
   });
 }

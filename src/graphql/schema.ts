@@ -6,6 +6,7 @@ import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
 import { LoanEventResolver } from '../loans/loan-event.resolver';
 import { LoanResolver } from '../loans/loan.resolver';
+import { LoanProductResolver } from '../products/loan-product.resolver';
 import { StatsResolver } from '../stats/stats.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { Node } from './common-types';
@@ -18,6 +19,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       AuthResolver,
       LoanResolver,
       LoanEventResolver,
+      LoanProductResolver,
       UserResolver,
       StatsResolver,
       ActivityResolver,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { User } from '../users/user.entity';
+import { LoanProduct } from '../products/loan-product.entity';
 import { LoanStatus } from './loan-status';
 import { LOAN_LIMITS } from './loan-limits';
 
@@ -10,6 +11,7 @@ import { LOAN_LIMITS } from './loan-limits';
 @Index({ name: 'loans_borrower_created_at_id_idx', properties: ['borrower', 'createdAt', 'id'] })
 @Index({ name: 'loans_status_created_at_id_idx', properties: ['status', 'createdAt', 'id'] })
 @Index({ name: 'loans_currency_created_at_id_idx', properties: ['currency', 'createdAt', 'id'] })
+@Index({ name: 'loans_product_id_idx', properties: ['product'] })
 @Check({
   name: 'loans_amount_range',
   expression: `amount > 0 and amount <= ${LOAN_LIMITS.maxAmount}`,
@@ -24,13 +26,22 @@ import { LOAN_LIMITS } from './loan-limits';
   expression: `interest_rate_apr is null or (interest_rate_apr >= 0 and interest_rate_apr <= ${LOAN_LIMITS.maxAprPercent})`,
 })
 export class Loan {
-  [OptionalProps]?: 'status' | 'termMonths' | 'interestRateApr' | 'createdAt' | 'updatedAt' | 'version';
+  [OptionalProps]?: 'status' | 'termMonths' | 'interestRateApr' | 'product' | 'createdAt' | 'updatedAt' | 'version';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   @ManyToOne(() => User, { fieldName: 'borrower_id', deleteRule: 'restrict', updateRule: 'cascade' })
   borrower!: User;
+
+  /** The product applied for (GraphQL `createLoan(productId:)`); null for legacy and product-less loans. */
+  @ManyToOne(() => LoanProduct, {
+    fieldName: 'product_id',
+    nullable: true,
+    deleteRule: 'restrict',
+    updateRule: 'cascade',
+  })
+  product: LoanProduct | null = null;
 
   /** numeric(12,2), kept as a string: money never goes through a float. */
   @Property({ type: 'decimal', precision: 12, scale: 2 })

@@ -18,6 +18,8 @@ import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { UserType } from '../users/user.types';
+import { LoanProductType } from '../products/loan-product.types';
+import type { LoanProductView } from '../products/loan-product.view';
 import type { UserView } from '../users/user.view';
 import { Role } from '../users/role';
 import { canSeeBorrower } from '../auth/viewer';
@@ -95,6 +97,14 @@ export class LoanResolver {
     return user;
   }
 
+  @FieldResolver(() => LoanProductType, {
+    nullable: true,
+    description: 'The product applied for; null for loans made without one (and all legacy REST loans). Batched.',
+  })
+  product(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<LoanProductView | null> {
+    return loan.product ? ctx.loaders.productById.load(loan.product.id) : Promise.resolve(null);
+  }
+
   @FieldResolver(() => [LoanEventType], {
     description: 'The audit trail, oldest first: creation, then every status change. Batched across loans.',
     complexity: listCost(LIST_SIZES.loanHistory),
@@ -131,6 +141,7 @@ export class LoanResolver {
                 currency: input.amount.currencyCode,
                 termMonths: input.termMonths,
                 interestRateApr: input.interestRateApr,
+                productId: input.productId,
               },
               { registerUnknownBorrower: false },
             ),

@@ -5,6 +5,9 @@ import { actorId, actorRole, borrowerScope, requireAdmin, type Viewer } from '..
 import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { User } from '../users/user.entity';
+import { applyProduct } from '../products/loan-application';
+import { LoanProduct } from '../products/loan-product.entity';
+import { isProductId } from '../products/loan-product.queries';
 import { Role } from '../users/role';
 import { Loan } from './loan.entity';
 import { LoanEvent } from './loan-event.entity';
@@ -83,12 +86,14 @@ export class LoanService {
           { field: 'borrowerId', code: UserErrorCode.NOT_FOUND, message: 'no user has this id' },
         ]);
       }
+      const product = await this.productOf(em, command.productId);
       const loan = em.create(Loan, {
         borrower: em.getReference(User, valid.borrowerId),
         amount: valid.amount,
         currency: valid.currency,
         termMonths: valid.termMonths,
         interestRateApr: valid.interestRateApr,
+        ...(product ? { product, ...applyProduct(product, valid) } : {}),
         status: LoanStatus.PENDING,
       });
       em.create(LoanEvent, {
@@ -103,6 +108,21 @@ export class LoanService {
       await em.flush();
       return loan;
     });
+  }
+
+  /** The active product an application names (GraphQL `productId`), or null when it names none. */
+  private async productOf(em: EntityManager, productId: unknown): Promise<LoanProduct | null> {
+    if (productId === undefined || productId === null) return null;
+    const product =
+      typeof productId === 'string' && isProductId(productId)
+        ? await em.findOne(LoanProduct, { id: productId, active: true })
+        : null;
+    if (!product) {
+      throw new ValidationError([
+        { field: 'productId', code: UserErrorCode.NOT_FOUND, message: 'no active loan product has this id' },
+      ]);
+    }
+    return product;
   }
 
   private actorReference(em: EntityManager): User | null {

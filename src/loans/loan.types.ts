@@ -91,6 +91,13 @@ export class CreateLoanInput {
   @Field(() => DecimalScalar, { nullable: true, description: '0..100, two decimal places at most.' })
   interestRateApr?: string | null;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "An active loan product (`financingOptions`): the amount's currency, the amount and the term must fit it; `interestRateApr` may be omitted (it is the product's) and must equal the product's if given; `termMonths` omitted is the product's maxTermMonths.",
+  })
+  productId?: string | null;
+
   @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
   idempotencyKey?: string | null;
 }

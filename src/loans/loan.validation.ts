@@ -11,6 +11,8 @@ export interface CreateLoanCommand {
   currency: unknown;
   termMonths?: unknown;
   interestRateApr?: unknown;
+  /** GraphQL only: the product applied for (checked by the service against the stored product). */
+  productId?: unknown;
 }
 
 export interface ValidCreateLoan {

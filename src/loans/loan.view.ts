@@ -8,16 +8,17 @@ import type { Loan } from './loan.entity';
 export type LoanView = Pick<
   Loan,
   'id' | 'amount' | 'currency' | 'status' | 'termMonths' | 'interestRateApr' | 'createdAt' | 'updatedAt' | 'version'
-> & { borrower: { id: string } };
+> & { borrower: { id: string }; product: { id: string } | null };
 
-/** A loan row as MikroORM maps it (property names, Dates), the borrower as its id. */
-export type MappedLoanRow = Omit<LoanView, 'borrower'> & { borrower: string };
+/** A loan row as MikroORM maps it (property names, Dates), the borrower and the product as their ids. */
+export type MappedLoanRow = Omit<LoanView, 'borrower' | 'product'> & { borrower: string; product?: string | null };
 
 /** The one mapper from a mapped row to the view. */
 export function loanView(row: MappedLoanRow): LoanView {
   return {
     id: row.id,
     borrower: { id: row.borrower },
+    product: row.product ? { id: row.product } : null,
     amount: row.amount,
     currency: row.currency,
     status: row.status,
@@ -34,6 +35,7 @@ export function loanViewToJson(loan: LoanView): string {
   const row: Omit<MappedLoanRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } = {
     id: loan.id,
     borrower: loan.borrower.id,
+    product: loan.product?.id ?? null,
     amount: loan.amount,
     currency: loan.currency,
     status: loan.status,

@@ -4,6 +4,8 @@ import { ApiKey } from '../../src/api-keys/api-key.entity';
 import { ApiKeyService } from '../../src/api-keys/api-key.service';
 import { hashPassword } from '../../src/auth/password';
 import { Loan } from '../../src/loans/loan.entity';
+import { LoanProduct } from '../../src/products/loan-product.entity';
+import { InterestMethod, RepaymentFrequency } from '../../src/products/loan-product.enums';
 import { LoanEvent } from '../../src/loans/loan-event.entity';
 import { LoanStatus } from '../../src/loans/loan-status';
 import { Role } from '../../src/users/role';
@@ -34,6 +36,8 @@ export interface World {
   a: User;
   b: User;
   loans: { a1: Loan; a2: Loan; b1: Loan };
+  /** One active and one archived KES product (financingOptions offers the active one only). */
+  products: { active: LoanProduct; archived: LoanProduct };
   headers: Record<Caller, Record<string, string>>;
 }
 
@@ -78,11 +82,33 @@ export async function buildWorld(t: TestApp): Promise<World> {
   activity(b, ActivityKind.LOG_IN, '2001-02-28T23:59:59.999Z');
   await fork.flush();
 
+  const product = (code: string, active: boolean, iso: string) =>
+    fork.create(LoanProduct, {
+      code,
+      name: code,
+      currency: 'KES',
+      minPrincipal: '100.00',
+      maxPrincipal: '10000.00',
+      minTermMonths: 1,
+      maxTermMonths: 12,
+      interestRateApr: '24.00',
+      interestMethod: InterestMethod.DECLINING_BALANCE,
+      repaymentFrequency: RepaymentFrequency.MONTHLY,
+      active,
+      createdAt: new Date(iso),
+    });
+  const products = {
+    active: product('MATRIX-ACTIVE', true, '2001-01-01T00:00:00.000Z'),
+    archived: product('MATRIX-ARCHIVED', false, '2001-01-02T00:00:00.000Z'),
+  };
+  await fork.flush();
+
   return {
     t,
     a,
     b,
     loans: { a1, a2, b1 },
+    products,
     headers: {
       anonymous: ANONYMOUS_HEADERS,
       borrowerA: { Authorization: `Bearer ${await tokenFor(a.id, Role.BORROWER)}` },
@@ -468,6 +494,8 @@ export const CASES: MatrixCase[] = [
     },
   },
 
+  ...productReads(),
+
   // ---- mutations --------------------------------------------------------------------------------------
   ((): MatrixCase<{ email: string }> => {
     // Open to anyone: a token already held does not matter, and the account is always a BORROWER.
@@ -732,7 +760,159 @@ export const CASES: MatrixCase[] = [
       }),
     },
   }))(),
+  ...productMutations(),
 ];
+
+// ---- loan products (README "Loan products and financing options") ------------------------------------------
+
+/** Reads: anyone signed in sees active products and offers; archived ones are for admins. */
+function productReads(): MatrixCase[] {
+  const product = (code: string) => data(() => ({ code }));
+  const offers = data((w: World) => [{ product: { id: w.products.active.id }, termMonths: 12 }]);
+  return [
+    {
+      field: 'loanProducts',
+      title: 'loanProducts',
+      document: `{ loanProducts(first: 100) { totalCount edges { node { id } } } }`,
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        ...Object.fromEntries(
+          (['borrowerA', 'borrowerB', 'admin'] as const).map((caller) => [
+            caller,
+            data((w: World) => ({ totalCount: 1, edges: idsOf(w.products.active) })),
+          ]),
+        ),
+      } as Record<Caller, Outcome<unknown>>,
+    },
+    {
+      field: 'loanProducts',
+      title: 'loanProducts(includeArchived: true)',
+      document: `{ loanProducts(first: 100, includeArchived: true) { totalCount edges { node { id } } } }`,
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        borrowerA: FORBIDDEN,
+        borrowerB: FORBIDDEN,
+        admin: data((w) => ({ totalCount: 2, edges: idsOf(w.products.active, w.products.archived) })),
+      },
+    },
+    {
+      field: 'loanProduct',
+      title: 'loanProduct(id: active)',
+      document: `query ($id: ID!) { loanProduct(id: $id) { code } }`,
+      variables: (w) => ({ id: w.products.active.id }),
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        borrowerA: product('MATRIX-ACTIVE'),
+        borrowerB: product('MATRIX-ACTIVE'),
+        admin: product('MATRIX-ACTIVE'),
+      },
+    },
+    {
+      field: 'loanProduct',
+      title: 'loanProduct(id: archived)',
+      document: `query ($id: ID!) { loanProduct(id: $id) { code } }`,
+      variables: (w) => ({ id: w.products.archived.id }),
+      expected: { anonymous: UNAUTHENTICATED, borrowerA: NULL, borrowerB: NULL, admin: product('MATRIX-ARCHIVED') },
+    },
+    {
+      field: 'financingOptions',
+      title: 'financingOptions(1000 KES)',
+      document: `{ financingOptions(input: { amount: { amount: "1000", currencyCode: "KES" } }) { product { id } termMonths } }`,
+      expected: { anonymous: UNAUTHENTICATED, borrowerA: offers, borrowerB: offers, admin: offers },
+    },
+  ];
+}
+
+/** Mutations: admins only; each cell works on a product of its own. */
+function productMutations(): MatrixCase[] {
+  const productRow = async (w: World, id: string) => {
+    const p = await fork(w).findOneOrFail(LoanProduct, { id });
+    return { name: p.name, active: p.active, version: p.version };
+  };
+  const freshProduct = async (w: World) => {
+    const em = fork(w);
+    const p = em.create(LoanProduct, {
+      code: `MATRIX-${unique().toUpperCase()}`,
+      name: 'Matrix product',
+      currency: 'KES',
+      minPrincipal: '100.00',
+      maxPrincipal: '10000.00',
+      minTermMonths: 1,
+      maxTermMonths: 12,
+      interestRateApr: '24.00',
+      interestMethod: InterestMethod.DECLINING_BALANCE,
+      repaymentFrequency: RepaymentFrequency.MONTHLY,
+    });
+    await em.flush();
+    return { id: p.id };
+  };
+  const adminOnly = <S>(admin: Outcome<S>): Record<Caller, Outcome<S>> => ({
+    anonymous: UNAUTHENTICATED,
+    borrowerA: FORBIDDEN,
+    borrowerB: FORBIDDEN,
+    admin,
+  });
+  return [
+    ((): MatrixCase<{ code: string }> => ({
+      field: 'createLoanProduct',
+      title: 'createLoanProduct',
+      document: `mutation ($input: CreateLoanProductInput!) {
+        createLoanProduct(input: $input) { loanProduct { code active } userErrors { field code } }
+      }`,
+      arrange: async () => ({ code: `MATRIX-NEW-${unique().toUpperCase()}` }),
+      variables: (_w, s) => ({
+        input: {
+          code: s.code,
+          name: 'New product',
+          currency: 'KES',
+          minPrincipal: '100',
+          maxPrincipal: '1000',
+          minTermMonths: 1,
+          maxTermMonths: 6,
+          interestRateApr: '20',
+          interestMethod: 'FLAT',
+          repaymentFrequency: 'WEEKLY',
+        },
+      }),
+      snapshot: async (w, s) => ({ withCode: await fork(w).count(LoanProduct, { code: s.code }) }),
+      expected: adminOnly(
+        data((_w, s) => ({ loanProduct: { code: s.code, active: true }, userErrors: [] }), {
+          db: () => ({ withCode: 1 }),
+        }),
+      ),
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      field: 'updateLoanProduct',
+      title: 'updateLoanProduct(name)',
+      document: `mutation ($input: UpdateLoanProductInput!) {
+        updateLoanProduct(input: $input) { loanProduct { id name version } userErrors { field code } }
+      }`,
+      arrange: freshProduct,
+      variables: (_w, s) => ({ input: { id: s.id, name: 'Renamed' } }),
+      snapshot: (w, s) => productRow(w, s.id),
+      expected: adminOnly(
+        data((_w, s) => ({ loanProduct: { id: s.id, name: 'Renamed', version: 2 }, userErrors: [] }), {
+          db: (before: { active: boolean }) => ({ ...before, name: 'Renamed', version: 2 }),
+        }),
+      ),
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      field: 'archiveLoanProduct',
+      title: 'archiveLoanProduct',
+      document: `mutation ($input: ArchiveLoanProductInput!) {
+        archiveLoanProduct(input: $input) { loanProduct { id active } userErrors { field code } }
+      }`,
+      arrange: freshProduct,
+      variables: (_w, s) => ({ input: { id: s.id } }),
+      snapshot: (w, s) => productRow(w, s.id),
+      expected: adminOnly(
+        data((_w, s) => ({ loanProduct: { id: s.id, active: false }, userErrors: [] }), {
+          db: (before: { name: string }) => ({ ...before, active: false, version: 2 }),
+        }),
+      ),
+    }))(),
+  ];
+}
 
 // ---- API keys ----------------------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ export const LIST_SIZES = {
   days: 31,
   /** `activitySummary.perUser`: its default `top`. */
   activityUsers: 100,
+  /** `financingOptions`: one offer per active product of a currency (a catalogue has a handful). */
+  productsPerCurrency: 10,
 } as const;
 
 const ESTIMATORS = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
