@@ -2,26 +2,12 @@ import type { QueryResult } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { FeeKind, InterestMethod, RepaymentFrequency } from './loan-product.enums';
 import { LoanProduct } from './loan-product.entity';
+import type { LoanProductView } from './loan-product.view';
 
 const SEED_TIME = new Date('2025-01-01T00:00:00.000Z');
 
-type SeedProduct = Pick<
-  LoanProduct,
-  | 'id'
-  | 'code'
-  | 'name'
-  | 'description'
-  | 'currency'
-  | 'minPrincipal'
-  | 'maxPrincipal'
-  | 'minTermMonths'
-  | 'maxTermMonths'
-  | 'interestRateApr'
-  | 'interestMethod'
-  | 'repaymentFrequency'
-  | 'feeKind'
-  | 'feeValue'
->;
+/** What the seed writes: a product view's business fields (timestamps, version and `active` are set below). */
+type SeedProduct = Omit<LoanProductView, 'active' | 'createdAt' | 'updatedAt' | 'version'>;
 
 const { DECLINING_BALANCE, FLAT } = InterestMethod;
 const { MONTHLY, BIWEEKLY, WEEKLY } = RepaymentFrequency;
