@@ -17,9 +17,10 @@ import type { RequestContext } from '../context/request-context';
 import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
+import { objectAnswer } from '../idempotency/idempotency.service';
 import { Role } from '../users/role';
 import type { FinancingOption } from './financing';
-import type { LoanProductView } from './loan-product.view';
+import { productViewFromJson, productViewToJson, type LoanProductView } from './loan-product.view';
 import type { ProductFieldsCommand } from './loan-product.validation';
 import {
   ArchiveLoanProductInput,
@@ -124,7 +125,20 @@ export class LoanProductResolver {
     @Arg('input', () => CreateLoanProductInput) input: CreateLoanProductInput,
     @Ctx() ctx: RequestContext,
   ) {
-    return mutationPayload('loanProduct', () => ctx.services.products.create(productCommand(input)), productField);
+    const { idempotencyKey, ...request } = input;
+    return mutationPayload(
+      'loanProduct',
+      () =>
+        ctx.services.idempotency.run<LoanProductView>({
+          key: idempotencyKey,
+          operation: 'createLoanProduct',
+          request,
+          work: () => ctx.services.products.create(productCommand(request)),
+          save: (product) => objectAnswer(productViewToJson(product)),
+          replay: (answer) => productViewFromJson(answer.body),
+        }),
+      productField,
+    );
   }
 
   @Authorized(Role.ADMIN)

@@ -1,3 +1,4 @@
+import { IDEMPOTENCY_KEY_DESCRIPTION } from '../idempotency/idempotency-key';
 import { GraphQLDate } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType, Money, MoneyInput, Node, UserError } from '../graphql/common-types';
@@ -123,6 +124,9 @@ export class CreateLoanProductInput {
 
   @Field(() => OriginationFeeInput, { nullable: true })
   originationFee?: OriginationFeeInput | null;
+
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+  idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Omitted fields are left as they are; `originationFee: null` removes the fee.' })

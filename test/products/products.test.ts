@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app';
 import { ANONYMOUS_HEADERS } from '../support/auth';
 import { borrowerHeaders, CREATE_PRODUCT, createProduct, PRODUCT_FIELDS, productInput } from './support';
@@ -32,6 +33,24 @@ const create = async (input: Record<string, unknown>, headers: Record<string, st
 const errorsOf = (res: { body: any }, field: string): unknown => res.body.data?.[field]?.userErrors;
 
 describe('createLoanProduct', () => {
+  test('with an idempotencyKey, concurrent retries create one product and answer it identically; another input is refused', async () => {
+    const input = productInput({ idempotencyKey: randomUUID() });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => create(input)));
+    for (const answer of answers) expect(answer.body).toEqual(answers[0].body);
+    expect(errorsOf(answers[0], 'createLoanProduct')).toEqual([]);
+    const listed = await t.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select count(*)::int as n from loan_products where code = ?', [String(input.code).toUpperCase()]);
+    expect(listed[0].n).toBe(1);
+
+    const reused = await create({ ...input, name: 'Another name' });
+    expect(reused.body.data.createLoanProduct.loanProduct).toBeNull();
+    expect(errorsOf(reused, 'createLoanProduct')).toEqual([
+      { field: ['input', 'idempotencyKey'], code: 'IDEMPOTENCY_KEY_REUSED', message: expect.any(String) },
+    ]);
+  });
+
   test('creates an active product with a global id, Money ranges, the fee and version 1', async () => {
     const input = productInput({
       code: 'kes-starter-x',
