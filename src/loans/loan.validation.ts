@@ -1,5 +1,5 @@
 import { isCurrencyCode } from '../common/currency';
-import { parseDecimal, toFixedScale, type Decimal } from '../common/decimal';
+import { readBoundedDecimal, toFixedScale, type Decimal } from '../common/decimal';
 import { UserErrorCode, ValidationError, type FieldProblem } from '../common/errors';
 import { LOAN_EVENT_REASON_MAX } from './loan-event.entity';
 import { LOAN_LIMITS } from './loan-limits';
@@ -97,30 +97,7 @@ function readMoney(
   rule: { required: boolean; min: number; minInclusive: boolean; max: number },
   fail: (field: string, code: UserErrorCode, message: string) => void,
 ): Decimal | null {
-  if (isMissing(value)) {
-    if (rule.required) fail(field, UserErrorCode.REQUIRED, 'is required');
-    return null;
-  }
-  const decimal = parseDecimal(value);
-  if (decimal === null) {
-    fail(field, UserErrorCode.INVALID, 'must be a number (or a decimal string such as "12000.50")');
-    return null;
-  }
-  const belowMin = rule.minInclusive ? decimal.lt(rule.min) : decimal.lte(rule.min);
-  if (belowMin || decimal.gt(rule.max)) {
-    const lower = rule.minInclusive ? `at least ${rule.min}` : `greater than ${rule.min}`;
-    fail(field, UserErrorCode.OUT_OF_RANGE, `must be ${lower} and at most ${rule.max}`);
-    return null;
-  }
-  if (decimal.decimalPlaces() > LOAN_LIMITS.scale) {
-    fail(
-      field,
-      UserErrorCode.TOO_PRECISE,
-      `must have at most ${LOAN_LIMITS.scale} decimal places (values are never rounded)`,
-    );
-    return null;
-  }
-  return decimal;
+  return readBoundedDecimal(value, field, { ...rule, scale: LOAN_LIMITS.scale }, fail);
 }
 
 /** A reason for the audit trail: optional, trimmed, at most LOAN_EVENT_REASON_MAX characters; blank is none. */

@@ -1,5 +1,5 @@
 import { isCurrencyCode } from '../common/currency';
-import { parseDecimal, toFixedScale, type Decimal } from '../common/decimal';
+import { parseDecimal, readBoundedDecimal, toFixedScale, type Decimal } from '../common/decimal';
 import { UserErrorCode, ValidationError, type FieldProblem } from '../common/errors';
 import { LOAN_LIMITS } from '../loans/loan-limits';
 import { FeeKind, InterestMethod, RepaymentFrequency } from './loan-product.enums';
@@ -55,8 +55,6 @@ type CurrentProduct = Pick<
   Required<ValidProductFields>,
   'currency' | 'minPrincipal' | 'maxPrincipal' | 'minTermMonths' | 'maxTermMonths'
 >;
-
-const isMissing = (value: unknown) => value === undefined || value === null;
 
 /**
  * Every rule of a product, written once. `current` is the stored product for an update (ranges are checked
@@ -191,20 +189,5 @@ function readDecimal(
   rule: { min: number; minInclusive: boolean; max: number },
   fail: (field: string, code: UserErrorCode, message: string) => void,
 ): Decimal | null {
-  const decimal = isMissing(value) ? null : parseDecimal(value);
-  if (decimal === null) {
-    fail(field, UserErrorCode.INVALID, 'must be a decimal number such as "12000.50"');
-    return null;
-  }
-  const belowMin = rule.minInclusive ? decimal.lt(rule.min) : decimal.lte(rule.min);
-  if (belowMin || decimal.gt(rule.max)) {
-    const lower = rule.minInclusive ? `at least ${rule.min}` : `greater than ${rule.min}`;
-    fail(field, UserErrorCode.OUT_OF_RANGE, `must be ${lower} and at most ${rule.max}`);
-    return null;
-  }
-  if (decimal.decimalPlaces() > PRODUCT_LIMITS.scale) {
-    fail(field, UserErrorCode.TOO_PRECISE, `must have at most ${PRODUCT_LIMITS.scale} decimal places`);
-    return null;
-  }
-  return decimal;
+  return readBoundedDecimal(value, field, { ...rule, required: true, scale: PRODUCT_LIMITS.scale }, fail);
 }
