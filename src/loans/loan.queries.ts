@@ -8,6 +8,7 @@ import { Loan } from './loan.entity';
 import type { LoanStatus } from './loan-status';
 import { loanView, type LoanView, type MappedLoanRow } from './loan.view';
 import { mapRows, PreparedRead, sqlOf, type SqlText } from '../db/prepared';
+import { withStatementWatchdog } from '../db/query-timeout';
 
 export enum LoanOrderField {
   CREATED_AT = 'CREATED_AT',
@@ -376,28 +377,34 @@ export async function forEachLoanBatch(
       // A client that stops reading must not hold a connection and an old snapshot for ever:
       // PostgreSQL ends the transaction once it has waited this long between two batches.
       await trx.raw(`set local idle_in_transaction_session_timeout = '${STREAM_IDLE_TIMEOUT}'`);
-      let after: LoanRow | undefined;
-      let total = 0;
-      for (;;) {
-        const query = tx
-          .getKnex()
-          .select(LOAN_ROW_COLUMNS.map((column) => `l.${column}`))
-          .from('loans as l')
-          .orderBy([
-            { column: 'l.created_at', order: 'desc' },
-            { column: 'l.id', order: 'desc' },
-          ])
-          .limit(batchSize)
-          .transacting(trx);
-        if (borrowerId !== undefined) query.where('l.borrower_id', borrowerId);
-        // The previous batch's last created_at, as PostgreSQL printed it: exact, whatever the precision.
-        if (after) query.whereRaw('(l.created_at, l.id) < (?::timestamptz, ?::uuid)', [after.created_at, after.id]);
-        const rows = (await query) as LoanRow[];
-        total += rows.length;
-        const last = rows.length < batchSize;
-        if ((await onBatch(rows, last)) === false || last) return total;
-        after = rows[rows.length - 1];
-      }
+      // The transaction's own connection: its batches are bounded by one watchdog, not a timer per batch.
+      const connection = await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
+      return withStatementWatchdog(connection, async (watchdog) => {
+        let after: LoanRow | undefined;
+        let total = 0;
+        for (;;) {
+          const query = tx
+            .getKnex()
+            .select(LOAN_ROW_COLUMNS.map((column) => `l.${column}`))
+            .from('loans as l')
+            .orderBy([
+              { column: 'l.created_at', order: 'desc' },
+              { column: 'l.id', order: 'desc' },
+            ])
+            .limit(batchSize)
+            .transacting(trx);
+          if (borrowerId !== undefined) query.where('l.borrower_id', borrowerId);
+          // The previous batch's last created_at, as PostgreSQL printed it: exact, whatever the precision.
+          if (after) query.whereRaw('(l.created_at, l.id) < (?::timestamptz, ?::uuid)', [after.created_at, after.id]);
+          watchdog.arm();
+          const rows = (await query) as LoanRow[];
+          watchdog.disarm();
+          total += rows.length;
+          const last = rows.length < batchSize;
+          if ((await onBatch(rows, last)) === false || last) return total;
+          after = rows[rows.length - 1];
+        }
+      });
     },
     { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
   );
