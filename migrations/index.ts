@@ -6,6 +6,7 @@ import { Migration20261203130000IdempotencyKeys } from './Migration2026120313000
 import { Migration20261203140000TokenVersionsAndLoginThrottle } from './Migration20261203140000TokenVersionsAndLoginThrottle';
 import { Migration20261203150000ApiKeys } from './Migration20261203150000ApiKeys';
 import { Migration20261203160000LoanProducts } from './Migration20261203160000LoanProducts';
+import { Migration20261203170000RepaymentSchedules } from './Migration20261203170000RepaymentSchedules';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -22,4 +23,5 @@ export const MIGRATIONS: MigrationObject[] = [
   },
   { name: 'Migration20261203150000ApiKeys', class: Migration20261203150000ApiKeys },
   { name: 'Migration20261203160000LoanProducts', class: Migration20261203160000LoanProducts },
+  { name: 'Migration20261203170000RepaymentSchedules', class: Migration20261203170000RepaymentSchedules },
 ];

@@ -23,6 +23,7 @@ import { methodNotAllowed, restRouter } from './http/rest-router';
 import { requestLogging } from './http/request-logging';
 import { withLogSerializers } from './logging/error-serializer';
 import { createLogger, type Logger } from './logging/logger';
+import { systemClock, type Clock } from './common/clock';
 
 const REST_AUTHENTICATION: Record<AppConfig['auth']['restAuth'], AuthenticationMode> = {
   open: 'rest-open',
@@ -42,8 +43,14 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface CreateAppOptions {
+  logger?: Logger;
+  /** "Now" of the business rules (schedules, repayments, arrears); tests pass a fixed one. Default: the system's. */
+  clock?: Clock;
+}
+
 /** Builds the whole application. No side effect at import time; `main.ts` only wires process signals. */
-export async function createApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<App> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<App> {
   // Whoever made the logger, errors are logged without the values of failed statements (README "Errors").
   const logger = withLogSerializers(options.logger ?? createLogger(config));
   if (config.auth.jwtSecretGenerated) {
@@ -77,7 +84,10 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     const apiKeys = new ApiKeyAuthenticator(database.orm.em, logger);
     app.use('/api', authentication(authenticator, REST_AUTHENTICATION[config.auth.restAuth], apiKeys));
     app.use('/graphql', authentication(authenticator, 'graphql'));
-    app.use(['/api', '/graphql'], contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle));
+    app.use(
+      ['/api', '/graphql'],
+      contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle, options.clock ?? systemClock),
+    );
     app.use('/api', restRouter());
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(

@@ -61,6 +61,10 @@ describe('README examples', () => {
       'Borrowers',
       'LoanProductsExample',
       'FinancingOptionsExample',
+      'DisburseSeedLoanExample',
+      'RecordRepaymentExample',
+      'LoanRepaymentsExample',
+      'ReverseRepaymentExample',
       'SignUpExample',
       'LogInExample',
       'MeExample',
@@ -79,13 +83,34 @@ describe('README examples', () => {
     for (const example of all) expect(documented).toContain(example.name);
   });
 
+  /** Answers by example name: a variable written `"$Example.path.to.value"` is that value of its answer. */
+  const answers = new Map<string, unknown>();
+  const fillIn = (value: unknown): unknown => {
+    if (typeof value === 'string' && value.startsWith('$')) {
+      const [name, ...path] = value.slice(1).split('.');
+      const found = path.reduce<unknown>(
+        (node, key) => (node as Record<string, unknown> | null | undefined)?.[key],
+        answers.get(name),
+      );
+      if (found === undefined) throw new Error(`README variable ${value}: no such value in an earlier answer`);
+      return found;
+    }
+    if (Array.isArray(value)) return value.map(fillIn);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, fillIn(v)]));
+    }
+    return value;
+  };
+
   test.each(all.map((e) => [e.name, e] as const))(
     '%s answers data without errors or userErrors',
     async (_name, example) => {
       // As the README's curl does: with the token of a logged-in admin (the test admin's); signUp and
       // logIn need none, and send none.
       const anonymous = /^\s*mutation (SignUpExample|LogInExample)/.test(example.query);
-      const res = await t.graphql(example.query, example.variables, anonymous ? { Authorization: '' } : {});
+      const variables = fillIn(example.variables) as Record<string, unknown> | undefined;
+      const res = await t.graphql(example.query, variables, anonymous ? { Authorization: '' } : {});
+      answers.set(example.name, res.body.data);
       expect(res.status).toBe(200);
       expect(res.body.errors).toBeUndefined();
       const text = JSON.stringify(res.body.data);

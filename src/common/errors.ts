@@ -20,6 +20,18 @@ export enum UserErrorCode {
   LAST_ADMIN = 'LAST_ADMIN',
   /** The idempotency key was already used for another request (README "Idempotent creation"). */
   IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  /** A repayment in another currency than its loan's. */
+  CURRENCY_MISMATCH = 'CURRENCY_MISMATCH',
+  /** A repayment above what the loan still owes. */
+  OVERPAYMENT = 'OVERPAYMENT',
+  /** A repayment on a loan that is not DISBURSED. */
+  LOAN_NOT_REPAYABLE = 'LOAN_NOT_REPAYABLE',
+  /** A repayment on a disbursed loan that has no repayment schedule (README "Repayment schedules and repayments"). */
+  NO_SCHEDULE = 'NO_SCHEDULE',
+  /** The repayment reference was already used on this loan for another amount. */
+  REFERENCE_REUSED = 'REFERENCE_REUSED',
+  /** The repayment was reversed already. */
+  ALREADY_REVERSED = 'ALREADY_REVERSED',
 }
 
 /** One problem with one input field; `field` uses the domain's names (`borrowerId`, `amount`...). */

@@ -13,6 +13,14 @@ import type { LoanView } from '../loans/loan.view';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { findProductViews } from '../products/loan-product.queries';
 import type { LoanProductView } from '../products/loan-product.view';
+import {
+  countRepaymentsByLoans,
+  findInstallmentsByLoans,
+  findRepaymentPagesByLoans,
+  type InstallmentView,
+  type RepaymentListArgs,
+  type RepaymentView,
+} from '../repayments/repayment.queries';
 
 /**
  * Per-request batching: one SQL statement per relation per level of a query, whatever the page size.
@@ -29,6 +37,11 @@ export interface Loaders {
   productById: DataLoader<string, LoanProductView | null>;
   /** Audit trails of many loans in one statement, oldest event first. */
   loanEventsByLoan: DataLoader<string, LoanEvent[]>;
+  /** Repayment schedules of many loans in one statement (schedule, outstanding, nextInstallment, daysPastDue). */
+  installmentsByLoan: DataLoader<string, InstallmentView[]>;
+  /** A page of a loan's repayments; one loader (one batch) per distinct argument set, as `loanPageByBorrower`. */
+  repaymentPageByLoan(args: RepaymentListArgs): DataLoader<string, Page<RepaymentView>>;
+  repaymentCountByLoan: DataLoader<string, number>;
 }
 
 export function createLoaders(em: EntityManager): Loaders {
@@ -43,6 +56,7 @@ export function createLoaders(em: EntityManager): Loaders {
   };
   const pageLoaders = new Map<string, DataLoader<string, Page<LoanView>>>();
   const countLoaders = new Map<string, DataLoader<string, number>>();
+  const repaymentPageLoaders = new Map<string, DataLoader<string, Page<RepaymentView>>>();
 
   const loaders: Loaders = {
     userById: new DataLoader(async (ids) => {
@@ -61,6 +75,17 @@ export function createLoaders(em: EntityManager): Loaders {
       for (const event of events) byLoan.get(event.loan.id)?.push(event);
       return loanIds.map((id) => byLoan.get(id) ?? []);
     }),
+    installmentsByLoan: new DataLoader((loanIds) => findInstallmentsByLoans(em, loanIds)),
+    repaymentCountByLoan: new DataLoader((loanIds) => countRepaymentsByLoans(em, loanIds)),
+    repaymentPageByLoan: (args) =>
+      memo(
+        repaymentPageLoaders,
+        { first: args.first ?? null, after: args.after ?? null },
+        () =>
+          new DataLoader((loanIds) =>
+            findRepaymentPagesByLoans(em, loanIds, args, (id) => loaders.repaymentCountByLoan.load(id)),
+          ),
+      ),
     loanCountByBorrower: (filter) =>
       memo(countLoaders, filter, () => new DataLoader((ids) => countLoansByBorrower(em, ids, filter))),
     loanPageByBorrower: (args) =>

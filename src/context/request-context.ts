@@ -13,6 +13,8 @@ import { LoanService } from '../loans/loan.service';
 import { LoanProductService } from '../products/loan-product.service';
 import { StatsService } from '../stats/stats.service';
 import { UserService } from '../users/user.service';
+import { RepaymentService } from '../repayments/repayment.service';
+import { systemClock, type Clock } from '../common/clock';
 import { createLoaders, type Loaders } from './loaders';
 import type { RequestGuard } from '../graphql/limits/request-guard';
 
@@ -32,6 +34,8 @@ export interface RequestContext {
    */
   authenticate(): Promise<void>;
   logger: Logger;
+  /** "Now" for business rules (schedules, paidAt, arrears): the system clock, or the one a test injected. */
+  clock: Clock;
   /** Forked per request: an identity map of its own, never the global one. */
   em: EntityManager;
   loaders: Loaders;
@@ -44,6 +48,7 @@ export interface RequestContext {
     activity: ActivityService;
     idempotency: IdempotencyService;
     apiKeys: ApiKeyService;
+    repayments: RepaymentService;
   };
   /** GraphQL only: the request's deadline, response cap and database share (README "Limits"). */
   guard?: RequestGuard;
@@ -75,12 +80,14 @@ export function createRequestContext(
     idempotency?: IdempotencySettings;
     /** Log-in throttling (per account and per client address), shared by every request. */
     loginThrottle: LoginThrottler;
+    /** Defaults to the system clock. */
+    clock?: Clock;
   },
 ): RequestContext {
   const made: Made = request.pendingAccess
     ? { pending: request.pendingAccess }
     : { viewer: request.viewer ?? ANONYMOUS };
-  return new LazyRequestContext(orm, tokens, request.requestId, request.logger, made, request);
+  return new LazyRequestContext(orm, tokens, request.requestId, made, request);
 }
 
 interface Made {
@@ -95,24 +102,32 @@ interface Made {
 class LazyRequestContext implements RequestContext {
   logFields: RequestContext['logFields'];
   guard?: RequestContext['guard'];
+  readonly clock: Clock;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly tokens: TokenService,
     readonly requestId: string,
-    readonly logger: Logger,
     private readonly made: Made,
     private readonly extras: {
+      /** Read when something logs (REST passes a getter: the request's child logger is made on first use). */
+      readonly logger: Logger;
       clientIp?: string;
       idempotency?: IdempotencySettings;
       loginThrottle: LoginThrottler;
+      clock?: Clock;
     },
   ) {
+    this.clock = extras.clock ?? systemClock;
     const viewer = made.viewer;
     const userId = made.pending?.userId ?? (viewer?.kind === 'user' ? viewer.userId : undefined);
     this.logFields = userId === undefined ? {} : { userId };
     // Which key made a REST request (REST_AUTH=api-key): its id, never the key.
     if (viewer?.kind === 'apiKey') this.logFields.apiKeyId = viewer.keyId;
+  }
+
+  get logger(): Logger {
+    return this.extras.logger;
   }
 
   get viewer(): Viewer {
@@ -146,13 +161,14 @@ class LazyRequestContext implements RequestContext {
         viewer,
         clientAddress: this.extras.clientIp ?? 'unknown',
       }),
-      loans: new LoanService(em, viewer),
-      products: new LoanProductService(em, viewer),
+      loans: new LoanService(em, viewer, this.clock),
+      products: new LoanProductService(em, viewer, () => this.clock.now()),
       users: new UserService(em, viewer),
       stats: new StatsService(em, viewer),
       activity: new ActivityService(em, viewer),
       idempotency: new IdempotencyService(em, viewer, this.extras.idempotency, this.extras.clientIp),
       apiKeys: new ApiKeyService(em, { source: ApiKeyEventSource.GRAPHQL, viewer }),
+      repayments: new RepaymentService(em, viewer, this.clock),
     });
   }
 }

@@ -7,6 +7,8 @@ import { IdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { Loan } from '../loans/loan.entity';
 import { LoanProduct } from '../products/loan-product.entity';
+import { LoanInstallment } from '../repayments/loan-installment.entity';
+import { Repayment, RepaymentAllocation } from '../repayments/repayment.entity';
 import { LoanDailyStats } from '../stats/loan-daily-stats.entity';
 import { LoanStatsTotal } from '../stats/loan-stats-total.entity';
 import { User } from '../users/user.entity';
@@ -25,4 +27,7 @@ export const ENTITIES = [
   IdempotencyKey,
   ApiKey,
   ApiKeyEvent,
+  LoanInstallment,
+  Repayment,
+  RepaymentAllocation,
 ];

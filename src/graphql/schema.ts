@@ -7,6 +7,7 @@ import { AuthResolver } from '../auth/auth.resolver';
 import { LoanEventResolver } from '../loans/loan-event.resolver';
 import { LoanResolver } from '../loans/loan.resolver';
 import { LoanProductResolver } from '../products/loan-product.resolver';
+import { LoanRepaymentFieldsResolver, RepaymentResolver } from '../repayments/repayment.resolver';
 import { StatsResolver } from '../stats/stats.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { Node } from './common-types';
@@ -20,6 +21,8 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       LoanResolver,
       LoanEventResolver,
       LoanProductResolver,
+      LoanRepaymentFieldsResolver,
+      RepaymentResolver,
       UserResolver,
       StatsResolver,
       ActivityResolver,

@@ -6,6 +6,7 @@ import type { TokenService } from '../auth/tokens';
 import type { Viewer } from '../auth/viewer';
 import { createRequestContext, type RequestContext } from '../context/request-context';
 import type { IdempotencySettings } from '../idempotency/idempotency.service';
+import type { Clock } from '../common/clock';
 
 /**
  * Builds the per-request context (forked EntityManager, loaders, caller, logger) once, for REST and GraphQL
@@ -17,16 +18,21 @@ export function contextMiddleware(
   tokens: TokenService,
   idempotency: IdempotencySettings | undefined,
   loginThrottle: LoginThrottler,
+  clock?: Clock,
 ): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     res.locals.context = createRequestContext(orm, tokens, {
       requestId: req.id as string,
-      logger: req.log,
+      // Read only when something logs: the request's child logger is made on first use.
+      get logger() {
+        return req.log;
+      },
       viewer: res.locals.viewer as Viewer | undefined,
       pendingAccess: res.locals.pendingAccess as PendingAccess | undefined,
       clientIp: req.ip,
       idempotency,
       loginThrottle,
+      clock,
     });
     next();
   };

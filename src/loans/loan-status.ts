@@ -8,7 +8,12 @@ export enum LoanStatus {
   DEFAULTED = 'defaulted',
 }
 
-/** The loan lifecycle: every allowed transition, and nothing else. */
+/**
+ * The loan lifecycle: every allowed transition of the lifecycle mutations, and nothing else. One more move
+ * exists outside it: REPAID -> DISBURSED, made only by `reverseRepayment` when it takes back a repayment of a
+ * REPAID loan, which then owes that amount again (src/repayments/repayment.service.ts); never by a lifecycle
+ * mutation.
+ */
 export const ALLOWED_TRANSITIONS: Readonly<Record<LoanStatus, readonly LoanStatus[]>> = {
   [LoanStatus.PENDING]: [LoanStatus.APPROVED, LoanStatus.REJECTED],
   [LoanStatus.APPROVED]: [LoanStatus.DISBURSED],

@@ -16,6 +16,8 @@ import { findLoanPage, findLoanView, forEachLoanBatch, type LoanListArgs } from 
 import type { LoanView } from './loan.view';
 import { validateCreateLoan, validateReason, type CreateLoanCommand } from './loan.validation';
 import type { Page } from '../common/cursor';
+import { systemClock, utcToday, type Clock } from '../common/clock';
+import { storeSchedule } from '../repayments/schedule-store';
 
 export interface CreateLoanOptions {
   /** The legacy REST flow registers a borrower on first use; GraphQL requires an existing user. */
@@ -37,6 +39,8 @@ export class LoanService {
   constructor(
     private readonly em: EntityManager,
     private readonly viewer: Viewer,
+    /** Dates the schedule written at disbursement (it starts on the clock's UTC date). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** `null` for unknown, malformed and not-yours ids alike: ids leak nothing. */
@@ -170,6 +174,12 @@ export class LoanService {
         // One transaction: if the UPDATE (checked against `version`) loses a race, the event's INSERT is
         // rolled back with it, so a refused transition leaves no event.
         await em.flush();
+        if (to === LoanStatus.DISBURSED) {
+          // The repayment schedule, in the same transaction, once the version-checked UPDATE has won: a
+          // concurrent disbursement of the same loan fails above, never on the installments' primary key.
+          await storeSchedule(em, loan, utcToday(this.clock));
+          await em.flush();
+        }
         return loan;
       });
     } catch (error) {

@@ -11,9 +11,11 @@ import { LoanStatus } from '../../src/loans/loan-status';
 import { Role } from '../../src/users/role';
 import { User } from '../../src/users/user.entity';
 import type { TestApp } from '../support/app';
-import { ANONYMOUS_HEADERS, TEST_ADMIN, testTokens, tokenFor } from '../support/auth';
+import { ADMIN_VIEWER, ANONYMOUS_HEADERS, TEST_ADMIN, testTokens, tokenFor } from '../support/auth';
 import { createBorrower, createLoan } from '../support/factories';
 import { at, GRAPHQL_STATUS, loanInDb } from '../graphql/helpers';
+import { LoanService } from '../../src/loans/loan.service';
+import { RepaymentService } from '../../src/repayments/repayment.service';
 
 /**
  * The authorization matrix: every root field of the schema (one row per variant) against four callers,
@@ -761,7 +763,91 @@ export const CASES: MatrixCase[] = [
     },
   }))(),
   ...productMutations(),
+  ...repaymentMutations(),
 ];
+
+// ---- repayments (README "Repayment schedules and repayments") ----------------------------------------------
+
+/** A fresh loan of borrower A, disbursed by an admin (so it has a schedule: 1000.00 KES, 20%, 6 months). */
+async function disbursedLoanOfA(w: World): Promise<Loan> {
+  const loan = await createLoan(w.t.app.orm.em, { borrower: w.a, status: LoanStatus.APPROVED });
+  return new LoanService(fork(w), ADMIN_VIEWER).transition(loan.id, LoanStatus.DISBURSED);
+}
+
+async function repaymentsSnapshot(w: World, loanId: string) {
+  const [row] = await fork(w)
+    .getConnection()
+    .execute<{ recorded: number; reversed: number; paid: string }[]>(
+      `select (select count(*)::int from repayments where loan_id = ?) as recorded,
+              (select count(*)::int from repayments where loan_id = ? and reversed_at is not null) as reversed,
+              (select sum(paid_principal + paid_interest + paid_fee)::text from loan_installments where loan_id = ?) as paid`,
+      [loanId, loanId, loanId],
+    );
+  return row;
+}
+
+/** Recording and reversing repayments: admins only, on borrower A's loan (A may not either). */
+function repaymentMutations(): MatrixCase[] {
+  const adminOnly = <S>(admin: Outcome<S>): Record<Caller, Outcome<S>> => ({
+    anonymous: UNAUTHENTICATED,
+    borrowerA: FORBIDDEN,
+    borrowerB: FORBIDDEN,
+    admin,
+  });
+  return [
+    ((): MatrixCase<{ loanId: string; reference: string }> => ({
+      field: 'recordRepayment',
+      title: "recordRepayment(A's disbursed loan)",
+      document: `mutation ($input: RecordRepaymentInput!) {
+        recordRepayment(input: $input) { repayment { amount { amount currencyCode } reference } loan { id status } userErrors { field code } }
+      }`,
+      arrange: async (w) => ({ loanId: (await disbursedLoanOfA(w)).id, reference: `MATRIX-${unique()}` }),
+      variables: (_w, s) => ({
+        input: { loanId: s.loanId, amount: { amount: '100.00', currencyCode: 'KES' }, reference: s.reference },
+      }),
+      snapshot: (w, s) => repaymentsSnapshot(w, s.loanId),
+      expected: adminOnly(
+        data(
+          (_w, s) => ({
+            repayment: { amount: { amount: '100.00', currencyCode: 'KES' }, reference: s.reference },
+            loan: { id: s.loanId, status: 'DISBURSED' },
+            userErrors: [],
+          }),
+          { db: (before: { recorded: number }) => ({ ...before, recorded: before.recorded + 1, paid: '100.0000' }) },
+        ),
+      ),
+    }))(),
+    ((): MatrixCase<{ loanId: string; repaymentId: string }> => ({
+      field: 'reverseRepayment',
+      title: "reverseRepayment(a repayment of A's loan)",
+      document: `mutation ($input: ReverseRepaymentInput!) {
+        reverseRepayment(input: $input) { repayment { id reversalReason } loan { id status } userErrors { field code } }
+      }`,
+      arrange: async (w) => {
+        const loan = await disbursedLoanOfA(w);
+        const { repayment } = await new RepaymentService(fork(w), ADMIN_VIEWER).record({
+          loanId: loan.id,
+          amount: '100.00',
+          currency: 'KES',
+          reference: `MATRIX-${unique()}`,
+        });
+        return { loanId: loan.id, repaymentId: repayment.id };
+      },
+      variables: (_w, s) => ({ input: { repaymentId: s.repaymentId, reason: 'matrix reversal' } }),
+      snapshot: (w, s) => repaymentsSnapshot(w, s.loanId),
+      expected: adminOnly(
+        data(
+          (_w, s) => ({
+            repayment: { id: s.repaymentId, reversalReason: 'matrix reversal' },
+            loan: { id: s.loanId, status: 'DISBURSED' },
+            userErrors: [],
+          }),
+          { db: (before: { reversed: number }) => ({ ...before, reversed: before.reversed + 1, paid: '0.0000' }) },
+        ),
+      ),
+    }))(),
+  ];
+}
 
 // ---- loan products (README "Loan products and financing options") ------------------------------------------
 

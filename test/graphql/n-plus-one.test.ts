@@ -9,6 +9,7 @@ import type { User } from '../../src/users/user.entity';
 import { startTestApp, type TestApp } from '../support/app';
 import { countQueries } from '../support/factories';
 import { at, insertBorrowers, insertLoans, newestFirst } from './helpers';
+import { disbursedLoan, RECORD, recordInput } from '../repayments/support';
 
 let t: TestApp;
 let loanBorrowers: User[];
@@ -122,5 +123,59 @@ describe('User.loans is batched', () => {
       expect(node.approved.totalCount).toBe(approved.length);
       expect(node.approved.edges.map((e) => e.node.id)).toEqual(approved.slice(0, 1).map((l) => l.id));
     }
+  });
+});
+
+// Last in the file: it adds disbursed loans (newer than every fixture above) that no test above expects.
+describe('Loan.schedule, outstanding, nextInstallment, daysPastDue and repayments are batched', () => {
+  const PAGE = `query ($first: Int) {
+    loans(first: $first, filter: { status: [DISBURSED] }) {
+      edges { node {
+        id
+        schedule { number state paid { amount } }
+        outstanding { total { amount currencyCode } }
+        nextInstallment { number }
+        daysPastDue
+        repayments(first: 5) { totalCount edges { node { reference allocated { total { amount } } } } }
+      } }
+    }
+  }`;
+  const disbursed: string[] = [];
+
+  beforeAll(async () => {
+    // 20 legacy-style loans (a term and a rate, no product): 1,000.00 KES at 20% over 3 months, one repayment each.
+    for (let i = 0; i < 20; i++) {
+      const loan = await disbursedLoan(t, {
+        amount: '1000.00',
+        currency: 'KES',
+        termMonths: 3,
+        interestRateApr: '20.00',
+      });
+      const paid = await t.graphql(RECORD, recordInput(loan.id, `${i + 1}.00`, 'KES', `NPLUS1-${i}`));
+      expect((paid.body.data as any).recordRepayment.userErrors).toEqual([]);
+      disbursed.push(loan.id);
+    }
+  });
+
+  test('a page of 20 loans with all of them costs what a page of 5 costs: one statement per field kind', async () => {
+    const five = await statements(() => t.graphql(PAGE, { first: 5 }));
+    const twenty = await statements(() => t.graphql(PAGE, { first: 20 }));
+    expect(five.result.body.errors).toBeUndefined();
+    expect(twenty.result.body.errors).toBeUndefined();
+    const nodes: any[] = (twenty.result.body.data as any).loans.edges.map((e: { node: unknown }) => e.node);
+    expect(nodes.map((n: { id: string }) => n.id)).toEqual([...disbursed].reverse());
+    nodes.forEach((node: any, index: number) => {
+      const paid = `${20 - index}.00`;
+      expect(node.schedule.map((i: { number: number }) => i.number)).toEqual([1, 2, 3]);
+      expect(node.schedule[0].paid.amount).toBe(paid);
+      expect(node.nextInstallment).toEqual({ number: 1 });
+      expect(node.repayments).toEqual({
+        totalCount: 1,
+        edges: [{ node: { reference: `NPLUS1-${19 - index}`, allocated: { total: { amount: paid } } } }],
+      });
+    });
+    // loans, installments, repayment pages, repayment counts.
+    expect(twenty.queries).toHaveLength(4 + TOKEN_CHECK);
+    expect(twenty.queries).toHaveLength(five.queries.length);
   });
 });

@@ -4,6 +4,7 @@ import pino from 'pino';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createApp, type App } from '../../src/app';
+import type { Clock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/config';
 import { Role } from '../../src/users/role';
 import { TEST_ADMIN, TEST_JWT_SECRET, tokenFor } from './auth';
@@ -31,8 +32,14 @@ export interface GraphQLBody<TData> {
   extensions?: Record<string, unknown>;
 }
 
-/** The real application (real HTTP stack, real PostgreSQL) on a fresh database. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The real application (real HTTP stack, real PostgreSQL) on a fresh database. `options.clock` replaces the
+ * system clock of the business rules (schedules, repayments, arrears; see `test/support/clock.ts`).
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({
     APP_ENV: 'development',
@@ -50,7 +57,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   let app: App;
   try {
-    app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
+    app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }), clock: options.clock });
   } catch (error) {
     await db.drop();
     throw error;

@@ -40,6 +40,8 @@ export const LIST_SIZES = {
   activityUsers: 100,
   /** `financingOptions`: one offer per active product of a currency (a catalogue has a handful). */
   productsPerCurrency: 10,
+  /** `Loan.schedule`: a year of monthly installments, the common microloan (a longer one is bounded by the nodes cap). */
+  installments: 12,
 } as const;
 
 const ESTIMATORS = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
