@@ -71,7 +71,8 @@ describe('GET /api/loans over more loans than one batch', () => {
     const { result, queries } = await countQueries(t.app.orm.em, () => t.http.get('/api/loans').expect(200));
     expect((result.body as unknown[]).length).toBe(N);
     const selects = queries.filter((sql) => /^select/i.test(sql));
-    expect(selects).toHaveLength(Math.ceil(N / LOAN_BATCH_SIZE));
+    // The walk ends on a batch shorter than LOAN_BATCH_SIZE: an empty one when N is a multiple of it.
+    expect(selects).toHaveLength(Math.floor(N / LOAN_BATCH_SIZE) + 1);
     // Each batch after the first resumes after the previous one's last row, with the values bound.
     for (const sql of selects.slice(1)) expect(sql).toContain('(l.created_at, l.id) < ($1::timestamptz, $2::uuid)');
     expect(queries[0]).toMatch(/^begin.*isolation level repeatable read.*read only/i);
