@@ -8,7 +8,7 @@
  * |---|---|
  * | `GET /health` | `select 1` |
  * | `GET /api/loans/:id` | the loan |
- * | `GET /api/loans` | keyset batches of 1,000 in one read-only REPEATABLE READ transaction, streamed |
+ * | `GET /api/loans` | keyset batches of 100 (the gateway's `LOAN_BATCH_SIZE`) in one read-only REPEATABLE READ transaction, streamed |
  * | `POST /api/loans` | one transaction: borrower upsert, activity event, loan, audit event (the gateway's writes) |
  * | `GET /api/stats`, GraphQL `loanStats` | `statsSql` (a full scan, or the rollup tables when they exist) |
  * | GraphQL `loans(first: 20)` | the page, then its borrowers by id |
@@ -237,6 +237,9 @@ async function getLoan(s: Server, res: http.ServerResponse, id: string): Promise
   send(res, 200, legacyLoan(rows[0]));
 }
 
+/** The gateway's `LOAN_BATCH_SIZE` (src/loans/loan.queries.ts): the same statements, the same round trips. */
+const LIST_BATCH = 100;
+
 /** Every loan, newest first: the gateway's snapshot and keyset batches, written as they come (with backpressure). */
 async function listLoans(s: Server, res: http.ServerResponse): Promise<void> {
   // Before the pool: a client that leaves while this request waits for a connection is seen too.
@@ -253,11 +256,11 @@ async function listLoans(s: Server, res: http.ServerResponse): Promise<void> {
       const { rows } = after
         ? await client.query<LoanRow>(
             `select ${LOAN_COLUMNS} from loans l where (l.created_at, l.id) < ($1::timestamptz, $2::uuid)
-              order by l.created_at desc, l.id desc limit 1000`,
+              order by l.created_at desc, l.id desc limit ${LIST_BATCH}`,
             [after.created_at, after.id],
           )
         : await client.query<LoanRow>(
-            `select ${LOAN_COLUMNS} from loans l order by l.created_at desc, l.id desc limit 1000`,
+            `select ${LOAN_COLUMNS} from loans l order by l.created_at desc, l.id desc limit ${LIST_BATCH}`,
           );
       if (!started) res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       let chunk = '';
@@ -277,7 +280,7 @@ async function listLoans(s: Server, res: http.ServerResponse): Promise<void> {
           res.on('close', done);
         });
       }
-      if (rows.length < 1000 || gone || res.destroyed) break;
+      if (rows.length < LIST_BATCH || gone || res.destroyed) break;
       after = rows[rows.length - 1];
     }
     await client.query('commit');
