@@ -339,7 +339,8 @@ export interface LoanScope {
  * Small on purpose: the rows of a batch and their JSON are what is alive while it is formatted, and that must
  * stay well below V8's young generation even when V8 has shrunk it (after the process idled, to 1 MB). With
  * 1,000-row batches a download of 1,000,000 loans after an idle spell promoted most rows to the old
- * generation and the RSS grew by 40 to 150 MB; with 100 it stays flat (docs/profiling.md). A keyset SELECT
+ * generation and the RSS grew by 40 to 150 MB; with 100 it stayed within 0 to 30 MB in the same runs (the
+ * bench's own order still shows more: docs/profiling.md). A keyset SELECT
  * of 100 rows on the index is cheap; the cost is more round trips.
  */
 export const LOAN_BATCH_SIZE = 100;
