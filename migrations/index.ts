@@ -7,6 +7,9 @@ import { Migration20261203140000TokenVersionsAndLoginThrottle } from './Migratio
 import { Migration20261203150000ApiKeys } from './Migration20261203150000ApiKeys';
 import { Migration20261203160000LoanProducts } from './Migration20261203160000LoanProducts';
 import { Migration20261203170000RepaymentSchedules } from './Migration20261203170000RepaymentSchedules';
+import { Migration20261203180000PortfolioRollup } from './Migration20261203180000PortfolioRollup';
+import { Migration20261203190000OutboxEvents } from './Migration20261203190000OutboxEvents';
+import { Migration20261203191000NotificationsAndWebhooks } from './Migration20261203191000NotificationsAndWebhooks';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -24,4 +27,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261203150000ApiKeys', class: Migration20261203150000ApiKeys },
   { name: 'Migration20261203160000LoanProducts', class: Migration20261203160000LoanProducts },
   { name: 'Migration20261203170000RepaymentSchedules', class: Migration20261203170000RepaymentSchedules },
+  { name: 'Migration20261203180000PortfolioRollup', class: Migration20261203180000PortfolioRollup },
+  { name: 'Migration20261203190000OutboxEvents', class: Migration20261203190000OutboxEvents },
+  { name: 'Migration20261203191000NotificationsAndWebhooks', class: Migration20261203191000NotificationsAndWebhooks },
 ];

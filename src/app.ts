@@ -5,7 +5,10 @@ import { expressMiddleware } from '@as-integrations/express5';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from './config/config';
 import { openDatabase } from './db/database';
+import { startOutboxRelay, type OutboxRelay } from './events/relay';
 import { createGraphQLServer } from './graphql/server';
+import { buildGraphQLSchema } from './graphql/schema';
+import { startLiveUpdates } from './subscriptions/live-updates';
 import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
 import { healthHandler } from './health/health';
@@ -35,6 +38,8 @@ export interface App {
   config: AppConfig;
   logger: Logger;
   orm: MikroORM;
+  /** Publishes the outbox to RabbitMQ; undefined without AMQP_URL. */
+  outboxRelay: OutboxRelay | undefined;
   express: Express;
   httpServer: http.Server;
   /** Starts listening (on `port` if given, else the configured one; 0 picks a free port). */
@@ -70,7 +75,25 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
     const httpServer = http.createServer(app);
-    const graphql = await createGraphQLServer(config, httpServer);
+    const schema = await buildGraphQLSchema();
+    // Live updates: graphql-ws on the same server, path and schema; fed from the broker (README "Live updates (subscriptions)").
+    const live = await startLiveUpdates({
+      config,
+      logger,
+      orm: database.orm,
+      tokens,
+      authenticator,
+      loginThrottle,
+      clock: options.clock ?? systemClock,
+      schema,
+      httpServer,
+    });
+    const graphql = await createGraphQLServer(config, httpServer, { schema, plugins: [live.plugin] }).catch(
+      async (error: unknown) => {
+        await live.close();
+        throw error;
+      },
+    );
     installRequestScopes(database.orm);
 
     app.use(requestLogging(logger));
@@ -86,7 +109,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use('/graphql', authentication(authenticator, 'graphql'));
     app.use(
       ['/api', '/graphql'],
-      contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle, options.clock ?? systemClock),
+      contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle, options.clock ?? systemClock, {
+        // http:// and local receivers for development only (README "Partner webhooks").
+        allowInsecure: config.appEnv === 'development',
+      }),
     );
     app.use('/api', restRouter());
     app.use('/graphql', graphqlGuard(config.graphql.limits));
@@ -103,11 +129,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(notFound);
     app.use(errorHandler);
 
+    // Domain events leave the outbox for RabbitMQ only when AMQP_URL is set (docs/events.md).
+    const outboxRelay = startOutboxRelay(config, database.orm, logger);
     let closing: Promise<void> | undefined;
     return {
       config,
       logger,
       orm: database.orm,
+      outboxRelay,
       express: app,
       httpServer,
       listen: (port = config.port) =>
@@ -122,6 +151,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         closing ??= (async () => {
           // The drain plugin stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), then closes.
           await graphql.stop();
+          await live.close();
+          await outboxRelay?.stop();
           await database.close();
         })();
         return closing;

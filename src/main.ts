@@ -1,21 +1,12 @@
 import 'reflect-metadata';
 import { createApp } from './app';
 import { StartupError } from './auth/first-admin';
-import { ConfigError, loadConfig } from './config/config';
+import { loadConfigOrExit } from './config/config';
 import { createLogger } from './logging/logger';
 
 /** Process entry point: configuration, the app, and signals. Everything else lives in createApp. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config);
   const app = await createApp(config, { logger });
   const address = await app.listen();

@@ -11,6 +11,7 @@ import {
   type FieldProblem,
 } from '../common/errors';
 import { newUserId } from '../common/ids';
+import { recordEvent, roleName } from '../events/outbox';
 import { User } from '../users/user.entity';
 import { Role } from '../users/role';
 import { emailTaken } from '../users/user.service';
@@ -116,6 +117,7 @@ export class AuthService {
       return await this.em.transactional(async (em) => {
         // Sign-up always makes a borrower: roles are granted by an admin, never chosen.
         const user = em.create(User, { id: newUserId(), ...fields, role: Role.BORROWER, passwordHash });
+        recordEvent(em, 'user.signed_up', user.id, { userId: user.id, role: roleName(user.role) });
         await em.flush();
         return { user, ...(await this.issueFor(user)) };
       });

@@ -32,6 +32,43 @@ export interface AppConfig {
   /** Idempotent creation (README "Idempotent creation"): how long a key and its answer are kept. */
   idempotency: { keyTtlHours: number };
   auth: AuthConfig;
+  /** RabbitMQ (README "Notifications worker"): unset, nothing is consumed and the worker refuses to start. */
+  amqp: { url: string | undefined; exchange: string };
+  /** The notifications and webhooks worker (`npm run worker`; README "Notifications worker"). */
+  worker: WorkerConfig;
+  /** Partner webhooks (README "Partner webhooks"). */
+  webhooks: { timeoutMs: number };
+  /** The relay of the transactional outbox to RabbitMQ (docs/events.md); it runs only when `amqp.url` is set. */
+  outbox: OutboxConfig;
+  /** Live updates over WebSocket (README "Live updates (subscriptions)"); fed from the broker (`amqp.url`). */
+  subscriptions: SubscriptionsConfig;
+}
+
+export interface SubscriptionsConfig {
+  /** How often an open connection's token is checked again (revocation), besides on every delivered update. */
+  recheckSeconds: number;
+  /** Subscriptions open at once on one connection. */
+  maxPerConnection: number;
+  /** Connections of one user to one replica. */
+  maxConnectionsPerUser: number;
+}
+
+export interface OutboxConfig {
+  /** Events read, published and marked per round. */
+  batchSize: number;
+  /** The fallback poll (NOTIFY wakes the relay at once), and how often a replica tries to become the relay. */
+  pollIntervalMs: number;
+}
+
+export interface WorkerConfig {
+  /** Unacknowledged messages per queue consumer. */
+  prefetch: number;
+  /** Deliveries of one message before it goes to the dead-letter queue (the first included). */
+  maxAttempts: number;
+  /** Waits before the 2nd, 3rd... delivery; the last one repeats when there are more attempts than delays. */
+  retryDelaysMs: number[];
+  /** Prefix of every queue name (`<prefix>.notifications`, `<prefix>.webhooks`...). */
+  queuePrefix: string;
 }
 
 export interface DatabaseTimeouts {
@@ -265,6 +302,32 @@ const envSchema = z.object({
   GRAPHQL_DEADLINE_MS: int(10, 600000).default(GRAPHQL_LIMIT_DEFAULTS.deadlineMs),
   GRAPHQL_MAX_CONNECTIONS_PER_REQUEST: int(1, 100).default(GRAPHQL_LIMIT_DEFAULTS.maxConnectionsPerRequest),
   GRAPHQL_MAX_RESPONSE_NODES: int(10, 10_000_000).default(GRAPHQL_LIMIT_DEFAULTS.maxResponseNodes),
+  AMQP_URL: z
+    .string()
+    .trim()
+    .regex(/^amqps?:\/\//, { message: 'must be an amqp:// or amqps:// URL' })
+    .optional(),
+  AMQP_EXCHANGE: z.string().trim().min(1).max(255).default('branchloans.events'),
+  SUBSCRIPTION_RECHECK_SECONDS: int(1, 3600).default(30),
+  SUBSCRIPTIONS_PER_CONNECTION: int(1, 1000).default(20),
+  SUBSCRIPTION_CONNECTIONS_PER_USER: int(1, 10000).default(10),
+  WORKER_PREFETCH: int(1, 1000).default(16),
+  WORKER_MAX_ATTEMPTS: int(1, 100).default(5),
+  WORKER_RETRY_DELAYS_MS: z
+    .string()
+    .trim()
+    .regex(/^\d+(,\d+)*$/, { message: 'must be a comma list of milliseconds, e.g. 1000,5000,30000' })
+    .transform((v) => v.split(',').map(Number))
+    .refine((v) => v.every((ms) => ms >= 1 && ms <= 86_400_000), { message: 'each delay must be 1..86400000 ms' })
+    .default([1000, 5000, 30000, 120000, 600000]),
+  WORKER_QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, { message: 'must be 1..100 of A-Z a-z 0-9 _ . -' })
+    .default('branchloans'),
+  WEBHOOK_TIMEOUT_MS: int(100, 120000).default(10000),
+  OUTBOX_BATCH_SIZE: int(1, 10000).default(100),
+  OUTBOX_POLL_INTERVAL_MS: int(10, 600000).default(1000),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -369,6 +432,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bodyLimit: e.BODY_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     idempotency: { keyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS },
+    amqp: { url: e.AMQP_URL, exchange: e.AMQP_EXCHANGE },
+    subscriptions: {
+      recheckSeconds: e.SUBSCRIPTION_RECHECK_SECONDS,
+      maxPerConnection: e.SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerUser: e.SUBSCRIPTION_CONNECTIONS_PER_USER,
+    },
+    worker: {
+      prefetch: e.WORKER_PREFETCH,
+      maxAttempts: e.WORKER_MAX_ATTEMPTS,
+      retryDelaysMs: e.WORKER_RETRY_DELAYS_MS,
+      queuePrefix: e.WORKER_QUEUE_PREFIX,
+    },
+    webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    outbox: { batchSize: e.OUTBOX_BATCH_SIZE, pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     auth: {
       jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : new Uint8Array(randomBytes(48)),
       jwtSecretGenerated: !e.JWT_SECRET,
@@ -386,4 +463,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       },
     },
   };
+}
+
+/** For process entry points: the configuration, or its error on stderr and exit code 78 (EX_CONFIG). */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
 }

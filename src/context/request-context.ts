@@ -12,7 +12,11 @@ import type { Logger } from '../logging/logger';
 import { LoanService } from '../loans/loan.service';
 import { LoanProductService } from '../products/loan-product.service';
 import { StatsService } from '../stats/stats.service';
+import { DashboardService } from '../dashboard/dashboard.service';
 import { UserService } from '../users/user.service';
+import { NotificationService } from '../notifications/notification.service';
+import { WebhookService } from '../webhooks/webhook.service';
+import type { WebhookUrlPolicy } from '../webhooks/webhook.url';
 import { RepaymentService } from '../repayments/repayment.service';
 import { systemClock, type Clock } from '../common/clock';
 import { createLoaders, type Loaders } from './loaders';
@@ -49,6 +53,9 @@ export interface RequestContext {
     idempotency: IdempotencyService;
     apiKeys: ApiKeyService;
     repayments: RepaymentService;
+    dashboard: DashboardService;
+    notifications: NotificationService;
+    webhooks: WebhookService;
   };
   /** GraphQL only: the request's deadline, response cap and database share (README "Limits"). */
   guard?: RequestGuard;
@@ -82,6 +89,8 @@ export function createRequestContext(
     loginThrottle: LoginThrottler;
     /** Defaults to the system clock. */
     clock?: Clock;
+    /** Where webhook endpoints may point (README "Partner webhooks"); default: https and public addresses only. */
+    webhooks?: WebhookUrlPolicy;
   },
 ): RequestContext {
   const made: Made = request.pendingAccess
@@ -116,6 +125,7 @@ class LazyRequestContext implements RequestContext {
       idempotency?: IdempotencySettings;
       loginThrottle: LoginThrottler;
       clock?: Clock;
+      webhooks?: WebhookUrlPolicy;
     },
   ) {
     this.clock = extras.clock ?? systemClock;
@@ -164,11 +174,14 @@ class LazyRequestContext implements RequestContext {
       loans: new LoanService(em, viewer, this.clock),
       products: new LoanProductService(em, viewer, () => this.clock.now()),
       users: new UserService(em, viewer),
-      stats: new StatsService(em, viewer),
+      stats: new StatsService(em, viewer, this.clock),
       activity: new ActivityService(em, viewer),
       idempotency: new IdempotencyService(em, viewer, this.extras.idempotency, this.extras.clientIp),
       apiKeys: new ApiKeyService(em, { source: ApiKeyEventSource.GRAPHQL, viewer }),
       repayments: new RepaymentService(em, viewer, this.clock),
+      dashboard: new DashboardService(em, viewer, this.clock),
+      notifications: new NotificationService(em, viewer),
+      webhooks: new WebhookService(em, viewer, this.extras.webhooks ?? { allowInsecure: false }),
     });
   }
 }

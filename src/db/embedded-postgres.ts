@@ -9,6 +9,11 @@ export interface EmbeddedPostgres {
 
 const DATABASE = 'branchloans';
 
+/** The URL of the embedded server on `port` (what another local process, such as the worker, connects to). */
+export function embeddedPostgresUrl(port: number): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /** The part of the package's API used here (its types only resolve under ESM module resolution). */
 type EmbeddedPostgresConstructor = new (options: {
   databaseDir: string;
@@ -100,7 +105,7 @@ export async function startEmbeddedPostgres(options: {
   }
   logger.info({ port, dataDir }, 'embedded PostgreSQL started');
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/${DATABASE}`,
+    url: embeddedPostgresUrl(port),
     stop: async () => {
       await server.stop();
       logger.info('embedded PostgreSQL stopped');

@@ -3,6 +3,7 @@ import { ApiKeyEvent } from '../api-keys/api-key-event.entity';
 import { ApiKey } from '../api-keys/api-key.entity';
 import { AccountEvent } from '../auth/account-event.entity';
 import { LoginThrottle } from '../auth/login-throttle.entity';
+import { OutboxEvent } from '../events/outbox-event.entity';
 import { IdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { Loan } from '../loans/loan.entity';
@@ -11,7 +12,12 @@ import { LoanInstallment } from '../repayments/loan-installment.entity';
 import { Repayment, RepaymentAllocation } from '../repayments/repayment.entity';
 import { LoanDailyStats } from '../stats/loan-daily-stats.entity';
 import { LoanStatsTotal } from '../stats/loan-stats-total.entity';
+import { PortfolioTotal, RepaymentDailyStats } from '../stats/portfolio-stats.entity';
 import { User } from '../users/user.entity';
+import { ProcessedEvent } from '../worker/processed-event.entity';
+import { Notification } from '../notifications/notification.entity';
+import { WebhookEndpoint } from '../webhooks/webhook-endpoint.entity';
+import { WebhookDelivery } from '../webhooks/webhook-delivery.entity';
 
 /** Every entity, listed explicitly (no folder scanning, so ts-jest, tsc and bundlers agree). */
 export const ENTITIES = [
@@ -22,6 +28,8 @@ export const ENTITIES = [
   ActivityEvent,
   LoanDailyStats,
   LoanStatsTotal,
+  PortfolioTotal,
+  RepaymentDailyStats,
   AccountEvent,
   LoginThrottle,
   IdempotencyKey,
@@ -30,4 +38,9 @@ export const ENTITIES = [
   LoanInstallment,
   Repayment,
   RepaymentAllocation,
+  OutboxEvent,
+  ProcessedEvent,
+  Notification,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];

@@ -4,12 +4,17 @@ import { ActivityResolver } from '../activity/activity.resolver';
 import { ApiKeyResolver } from '../api-keys/api-key.resolver';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
+import { DashboardResolver } from '../dashboard/dashboard.resolver';
 import { LoanEventResolver } from '../loans/loan-event.resolver';
 import { LoanResolver } from '../loans/loan.resolver';
 import { LoanProductResolver } from '../products/loan-product.resolver';
 import { LoanRepaymentFieldsResolver, RepaymentResolver } from '../repayments/repayment.resolver';
 import { StatsResolver } from '../stats/stats.resolver';
 import { UserResolver } from '../users/user.resolver';
+import { NotificationResolver } from '../notifications/notification.resolver';
+import { WebhookResolver } from '../webhooks/webhook.resolver';
+import { UNUSED_PUBSUB } from '../subscriptions/live-root';
+import { LoanUpdateResolver } from '../subscriptions/loan-update.resolver';
 import { Node } from './common-types';
 import { guardResolvers } from './limits/guard-resolvers';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
@@ -24,11 +29,17 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       LoanRepaymentFieldsResolver,
       RepaymentResolver,
       UserResolver,
+      DashboardResolver,
       StatsResolver,
       ActivityResolver,
       ApiKeyResolver,
+      NotificationResolver,
+      WebhookResolver,
       NodeResolver,
+      LoanUpdateResolver,
     ],
+    // Subscriptions (README "Live updates") read the broker feed from their root value; see live-root.ts.
+    pubSub: UNUSED_PUBSUB,
     authChecker,
     // Unannotated fields stay open; every root field says who may call it (test/auth/matrix.test.ts).
     authMode: 'error',

@@ -7,11 +7,12 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { AppConfig } from '../config/config';
 import type { RequestContext } from '../context/request-context';
 import { authenticationPlugin } from './authentication-plugin';
 import { buildGraphQLSchema } from './schema';
+import { SubscriptionsOnWebSocketRule } from '../subscriptions/http-refusal';
 import { inputRulesPlugin } from './input-rules';
 import { limitsPlugin } from './limits/plugin';
 import { GUARD_CODES } from './limits/request-guard';
@@ -31,6 +32,8 @@ const PUBLIC_CODES = new Set([
   'NOT_FOUND',
   'SERVICE_UNAVAILABLE',
   'TOO_MANY_ATTEMPTS',
+  // Subscriptions on one WebSocket connection past SUBSCRIPTIONS_PER_CONNECTION (src/subscriptions).
+  'TOO_MANY_SUBSCRIPTIONS',
   'PERSISTED_QUERY_HASH_MISMATCH',
   ...STATIC_LIMIT_CODES,
   ...Object.values(GUARD_CODES),
@@ -99,8 +102,10 @@ const loggingPlugin: ApolloServerPlugin<RequestContext> = {
 export async function createGraphQLServer(
   config: AppConfig,
   httpServer: http.Server,
+  /** The schema when the caller shares it (the WebSocket subscriptions serve the same one), and more plugins. */
+  shared: { schema?: GraphQLSchema; plugins?: ApolloServerPlugin<RequestContext>[] } = {},
 ): Promise<ApolloServer<RequestContext>> {
-  const schema = await buildGraphQLSchema();
+  const schema = shared.schema ?? (await buildGraphQLSchema());
   const landingPage = config.graphql.sandbox
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
     : ApolloServerPluginLandingPageDisabled();
@@ -112,7 +117,8 @@ export async function createGraphQLServer(
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     // The static limits (README "Limits"): the parser stops at maxTokens, the rules run with validation.
     parseOptions: { maxTokens: limits.maxTokens },
-    validationRules: limitValidationRules(limits),
+    // Subscriptions are refused here: they are served on the WebSocket (src/subscriptions).
+    validationRules: [...limitValidationRules(limits), SubscriptionsOnWebSocketRule],
     // Apollo's own guard against fragments that expand exponentially, run before the other rules.
     maxRecursiveSelections: true,
     // Stack traces stay in the server log, in every environment.
@@ -131,6 +137,7 @@ export async function createGraphQLServer(
       authenticationPlugin,
       // Strings and instants SQL cannot take are refused before execution (input-rules.ts).
       inputRulesPlugin(),
+      ...(shared.plugins ?? []),
     ],
   });
   await server.start();

@@ -7,6 +7,7 @@ import type { Viewer } from '../auth/viewer';
 import { createRequestContext, type RequestContext } from '../context/request-context';
 import type { IdempotencySettings } from '../idempotency/idempotency.service';
 import type { Clock } from '../common/clock';
+import type { WebhookUrlPolicy } from '../webhooks/webhook.url';
 
 /**
  * Builds the per-request context (forked EntityManager, loaders, caller, logger) once, for REST and GraphQL
@@ -19,6 +20,7 @@ export function contextMiddleware(
   idempotency: IdempotencySettings | undefined,
   loginThrottle: LoginThrottler,
   clock?: Clock,
+  webhooks?: WebhookUrlPolicy,
 ): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     res.locals.context = createRequestContext(orm, tokens, {
@@ -33,6 +35,7 @@ export function contextMiddleware(
       idempotency,
       loginThrottle,
       clock,
+      webhooks,
     });
     next();
   };

@@ -18,6 +18,7 @@ import { validateCreateLoan, validateReason, type CreateLoanCommand } from './lo
 import type { Page } from '../common/cursor';
 import { systemClock, utcToday, type Clock } from '../common/clock';
 import { storeSchedule } from '../repayments/schedule-store';
+import { recordLoanApplied, recordLoanStatusChanged } from '../events/outbox';
 
 export interface CreateLoanOptions {
   /** The legacy REST flow registers a borrower on first use; GraphQL requires an existing user. */
@@ -109,6 +110,8 @@ export class LoanService {
         at: loan.createdAt,
       });
       recordActivity(em, valid.borrowerId, ActivityKind.LOAN_APPLICATION, loan.createdAt);
+      // Its domain event, written by this flush (nobody else sees the loan before the commit: order is safe).
+      recordLoanApplied(em, loan);
       await em.flush();
       return loan;
     });
@@ -174,12 +177,15 @@ export class LoanService {
         // One transaction: if the UPDATE (checked against `version`) loses a race, the event's INSERT is
         // rolled back with it, so a refused transition leaves no event.
         await em.flush();
+        // The domain event once the UPDATE holds the loan's row lock, so that its outbox `sequence` follows
+        // every earlier change of this loan (src/events/outbox.ts); written by the flush below.
+        recordLoanStatusChanged(em, loan, { from, to, reason, version: loan.version });
         if (to === LoanStatus.DISBURSED) {
           // The repayment schedule, in the same transaction, once the version-checked UPDATE has won: a
           // concurrent disbursement of the same loan fails above, never on the installments' primary key.
           await storeSchedule(em, loan, utcToday(this.clock));
-          await em.flush();
         }
+        await em.flush();
         return loan;
       });
     } catch (error) {

@@ -7,6 +7,7 @@ import { isUuid } from '../common/ids';
 import { Loan } from '../loans/loan.entity';
 import { LoanEvent } from '../loans/loan-event.entity';
 import { LoanStatus } from '../loans/loan-status';
+import { recordLoanStatusChanged, recordRepaymentEvent } from '../events/outbox';
 import { User } from '../users/user.entity';
 import { allocate, outstandingOf, type AllocationLine } from './allocation';
 import { LoanInstallment } from './loan-installment.entity';
@@ -102,6 +103,7 @@ export class RepaymentService {
           fee: line.fee.toFixed(),
         });
       }
+      recordRepaymentEvent(em, 'repayment.recorded', repayment, loan); // the loan's row is locked: ordered per loan
       if (valid.amount.eq(outstanding.total)) {
         this.moveLoan(em, loan, LoanStatus.REPAID, `repaid in full by repayment ${valid.reference}`);
       }
@@ -143,9 +145,10 @@ export class RepaymentService {
         })),
         -1,
       );
-      repayment.reversedAt = new Date();
+      repayment.reversedAt = this.clock.now();
       repayment.reversedBy = this.actor(em);
       repayment.reversalReason = why;
+      recordRepaymentEvent(em, 'repayment.reversed', repayment, loan, why);
       if (loan.status === LoanStatus.REPAID) {
         this.moveLoan(em, loan, LoanStatus.DISBURSED, `repayment ${repayment.reference} reversed: ${why}`);
       }
@@ -175,6 +178,13 @@ export class RepaymentService {
       actor: this.actor(em),
       actorRole: actorRole(this.viewer),
       reason: [...reason].slice(0, 500).join(''),
+    });
+    // The caller's flush writes the status change: one UPDATE, so the version it leaves is this one + 1.
+    recordLoanStatusChanged(em, loan, {
+      from,
+      to,
+      reason: [...reason].slice(0, 500).join(''),
+      version: loan.version + 1,
     });
   }
 }

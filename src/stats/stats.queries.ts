@@ -130,43 +130,61 @@ having sum(p.n) > 0`,
   };
 }
 
-/** ONE statement: the count and exact total per (UTC day, currency) from `rows` (DAILY_COLUMNS). */
-export function dailyStatement(rows: Sql): Sql {
+/**
+ * ONE statement: the count and exact total of the loans per (UTC day, currency) from `rows` (DAILY_COLUMNS),
+ * and the amount collected per (UTC day of paid_at, currency) from `collected` (day, currency, amount; see
+ * portfolio.queries.ts). Either may be empty SQL, not both.
+ */
+export function dailyStatement(rows: Sql, collected: Sql = { sql: '', params: [] }): Sql {
+  const parts: string[] = [];
+  if (rows.sql !== '')
+    parts.push(
+      `(select d.day, d.currency, d.n, d.amount, 0::numeric as collected from (${rows.sql}) as d ${DAILY_COLUMNS})`,
+    );
+  if (collected.sql !== '')
+    parts.push(`(select c.day, c.currency, 0, 0, c.collected from (${collected.sql}) as c (day, currency, collected))`);
   return {
-    sql: `select to_char(p.day, 'YYYY-MM-DD') as day, p.currency, sum(p.n)::bigint as count, round(sum(p.amount), 2)::text as total
-from (${rows.sql}) as p ${DAILY_COLUMNS}
+    sql: `select to_char(p.day, 'YYYY-MM-DD') as day, p.currency, sum(p.n)::bigint as count, round(sum(p.amount), 2)::text as total,
+  sum(p.collected)::text as collected
+from (${parts.join(' union all ')}) as p (day, currency, n, amount, collected)
 group by p.day, p.currency
-having sum(p.n) > 0`,
-    params: rows.params,
+having sum(p.n) > 0 or sum(p.collected) <> 0`,
+    params: [...rows.params, ...collected.params],
   };
 }
 
 /**
- * ONE statement: the first and last UTC day with loans in `days` (from the day rollup: min and max walk an
- * index from either end) and in `edge` (an interval within the one day `edge.day`: does `loans` have a row
- * there? One index probe).
+ * ONE statement: the first and last UTC day with loans or amounts collected in `days` (from the day rollups:
+ * min and max walk an index from either end) and in `edge` (an interval within the one day `edge.day`: does
+ * `loans` or `repayments` have a row there? One index probe each).
  */
 export function boundsStatement(
   em: EntityManager,
   days: DayRange,
   edge: { interval: Interval; day: string } | null,
   currency: string | null,
+  collected: { whole: Sql; edge: (interval: Interval) => Sql },
 ): Sql {
   const whole = em
     .createQueryBuilder(LoanDailyStats, 's')
     .select([raw('min(s.day) as first_day'), raw('max(s.day) as last_day')]);
   whereDays(whole, days, currency);
   const w = toSql(whole);
+  const c = collected.whole;
+  const first = 'least(w.first_day, c.first_day)';
+  const last = 'greatest(w.last_day, c.last_day)';
+  const from = `from (${w.sql}) as w cross join (${c.sql}) as c`;
   if (!edge) {
     return {
-      sql: `select to_char(w.first_day, 'YYYY-MM-DD') as first_day, to_char(w.last_day, 'YYYY-MM-DD') as last_day from (${w.sql}) as w`,
-      params: w.params,
+      sql: `select to_char(${first}, 'YYYY-MM-DD') as first_day, to_char(${last}, 'YYYY-MM-DD') as last_day ${from}`,
+      params: [...w.params, ...c.params],
     };
   }
   const e = toSql(loansIn(em, [edge.interval], currency).select(raw('1')).limit(1));
+  const r = collected.edge(edge.interval);
   return {
-    sql: `select to_char(least(w.first_day, e.day), 'YYYY-MM-DD') as first_day, to_char(greatest(w.last_day, e.day), 'YYYY-MM-DD') as last_day
-from (${w.sql}) as w left join (select ?::date as day where exists (${e.sql})) as e on true`,
-    params: [...w.params, edge.day, ...e.params],
+    sql: `select to_char(least(${first}, e.day), 'YYYY-MM-DD') as first_day, to_char(greatest(${last}, e.day), 'YYYY-MM-DD') as last_day
+${from} left join (select ?::date as day where exists (${e.sql}) or exists (${r.sql})) as e on true`,
+    params: [...w.params, ...c.params, edge.day, ...e.params, ...r.params],
   };
 }

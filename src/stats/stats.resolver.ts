@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
 import { Role } from '../users/role';
-import { DailyLoanStats, LoanStats, LoanStatsFilter } from './stats.types';
+import { CurrencyPortfolio, DailyLoanStats, LoanStats, LoanStatsFilter } from './stats.types';
 import { LIST_SIZES, listCost } from '../graphql/limits/cost';
 
 @Resolver(() => LoanStats)
@@ -13,7 +13,7 @@ export class StatsResolver {
   async loanStats(
     @Arg('filter', () => LoanStatsFilter, { nullable: true }) filter: LoanStatsFilter | null,
     @Ctx() ctx: RequestContext,
-  ): Promise<Omit<LoanStats, 'daily'>> {
+  ): Promise<Omit<LoanStats, 'daily' | 'portfolio'>> {
     const scope = filter ?? {};
     const summary = await ctx.services.stats.summary(scope);
     return {
@@ -36,6 +36,19 @@ export class StatsResolver {
       date: d.day,
       count: d.count,
       totals: d.totals.map((t) => ({ amount: t.total, currencyCode: t.currency })),
+      collected: d.collected.map((c) => ({ amount: c.total, currencyCode: c.currency })),
+    }));
+  }
+
+  @FieldResolver(() => [CurrencyPortfolio], { complexity: listCost(LIST_SIZES.currencies) })
+  async portfolio(@Root() stats: LoanStats, @Ctx() ctx: RequestContext): Promise<CurrencyPortfolio[]> {
+    const rows = await ctx.services.stats.portfolio(stats.filter);
+    return rows.map((r) => ({
+      currencyCode: r.currency,
+      outstandingPrincipal: { amount: r.outstandingPrincipal, currencyCode: r.currency },
+      collected: { amount: r.collected, currencyCode: r.currency },
+      par30: { amount: r.par30, currencyCode: r.currency },
+      par30Share: r.par30Share,
     }));
   }
 }

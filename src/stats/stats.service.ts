@@ -1,6 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { requireAdmin, type Viewer } from '../auth/viewer';
+import { systemClock, utcToday, type Clock } from '../common/clock';
+import { Decimal } from '../common/decimal';
 import { InvalidArgumentError } from '../common/errors';
+import { moneyText } from '../repayments/allocation';
 import { isSet } from '../loans/loan.queries';
 import type { LoanStatus } from '../loans/loan-status';
 import { DAY_MS, splitRange, utcDay, type Interval } from './stats.range';
@@ -14,6 +17,13 @@ import {
   type DayRange,
   type Sql,
 } from './stats.queries';
+import {
+  collectedBounds,
+  collectedRows,
+  portfolioStatement,
+  repaymentsIn,
+  type PortfolioRow,
+} from './portfolio.queries';
 
 export interface StatsFilter {
   createdAfter?: Date | null;
@@ -43,7 +53,22 @@ export interface DailyFigures {
   day: string;
   count: number;
   totals: { currency: string; total: string }[];
+  /** Repayments (not reversed) paid that day, per currency, with the currency's minor units. */
+  collected: { currency: string; total: string }[];
 }
+
+/** The portfolio of one currency now (README "Statistics"): amounts with the currency's minor units. */
+export interface PortfolioFigures {
+  currency: string;
+  outstandingPrincipal: string;
+  collected: string;
+  par30: string;
+  /** PAR30 / outstanding principal in percent, 2 decimals (half away from zero); null when nothing is outstanding. */
+  par30Share: string | null;
+}
+
+/** PAR30: loans whose oldest unpaid installment is MORE than this many days past due. */
+export const PAR_DAYS = 30;
 
 /** The longest per-day series one request may ask for. */
 export const MAX_DAILY_SPAN_DAYS = 1096;
@@ -65,6 +90,8 @@ interface DayRow {
   /** bigint, as text. */
   count: string;
   total: string;
+  /** numeric, as text. */
+  collected: string;
 }
 
 /** As `applyLoanFilter`: a given currency always filters (an empty string matches nothing). */
@@ -87,6 +114,7 @@ export class StatsService {
   constructor(
     private readonly em: EntityManager,
     private readonly viewer: Viewer,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Totals, per status and per currency, in ONE statement (GROUPING SETS); none for an empty range. */
@@ -144,22 +172,56 @@ export class StatsService {
     // An open side of the whole days stops at the series' bound (the data's first or last day).
     const wholeDays: DayRange | null = days && { from: later(days.from, from), to: earlier(days.to, nextDay(to)) };
     const parts = dailyRows(this.em, wholeDays, edges, currency);
+    const collected = collectedRows(wholeDays, edges, currency);
     // An empty or reversed range within one day still has its day, with nothing in it.
-    const rows = parts.sql === '' ? [] : await this.run<DayRow>(dailyStatement(parts));
+    const rows =
+      parts.sql === '' && collected.sql === '' ? [] : await this.run<DayRow>(dailyStatement(parts, collected));
 
     const byDay = new Map<string, DailyFigures>();
     for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
       const day = utcDay(t);
-      byDay.set(day, { day, count: 0, totals: [] });
+      byDay.set(day, { day, count: 0, totals: [], collected: [] });
     }
     for (const row of rows) {
       const entry = byDay.get(row.day);
       if (!entry) continue;
-      entry.count += Number(row.count);
-      entry.totals.push({ currency: row.currency.trim(), total: row.total });
+      const code = row.currency.trim();
+      const count = Number(row.count);
+      if (count > 0) {
+        entry.count += count;
+        entry.totals.push({ currency: code, total: row.total });
+      }
+      if (!new Decimal(row.collected).isZero())
+        entry.collected.push({ currency: code, total: moneyText(row.collected, code) });
     }
-    for (const entry of byDay.values()) entry.totals.sort((a, b) => a.currency.localeCompare(b.currency));
+    for (const entry of byDay.values()) {
+      entry.totals.sort((a, b) => a.currency.localeCompare(b.currency));
+      entry.collected.sort((a, b) => a.currency.localeCompare(b.currency));
+    }
     return [...byDay.values()];
+  }
+
+  /**
+   * Per currency, as of now (the filter's currency applies, its dates do not): the outstanding principal of the
+   * DISBURSED loans and the amount collected, from the rollup, and PAR30 (the outstanding principal of the loans
+   * more than 30 days past due on the clock's UTC date) from the unpaid installments' partial index. ONE
+   * statement; never a scan of the loans.
+   */
+  async portfolio(filter: StatsFilter = {}): Promise<PortfolioFigures[]> {
+    requireAdmin(this.viewer);
+    const currency = currencyOf(filter);
+    const cutoff = utcDay(Date.parse(`${utcToday(this.clock)}T00:00:00Z`) - PAR_DAYS * DAY_MS);
+    const rows = await this.run<PortfolioRow>(portfolioStatement(cutoff, currency));
+    return rows.map((r) => {
+      const code = r.currency.trim();
+      return {
+        currency: code,
+        outstandingPrincipal: moneyText(r.outstanding, code),
+        collected: moneyText(r.collected, code),
+        par30: moneyText(r.par30, code),
+        par30Share: r.par30_share,
+      };
+    });
   }
 
   /**
@@ -178,7 +240,13 @@ export class StatsService {
       // One side is open, so there is at most one edge, and it lies within one day: the given side's.
       const edge = edges[0] ? { interval: edges[0], day: utcDay(edges[0].from.getTime()) } : null;
       const [row] = await this.run<{ first_day: string | null; last_day: string | null }>(
-        boundsStatement(this.em, days, edge, currency),
+        boundsStatement(this.em, days, edge, currency, {
+          whole: collectedBounds(days, currency),
+          edge: (interval) => {
+            const where = repaymentsIn([interval], currency);
+            return { sql: `select 1 from repayments as r where ${where.sql}`, params: where.params };
+          },
+        }),
       );
       from ??= row?.first_day ?? null;
       to ??= row?.last_day ?? null;

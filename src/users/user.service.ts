@@ -5,6 +5,7 @@ import { borrowerScope, requireAdmin, type Viewer } from '../auth/viewer';
 import type { Page } from '../common/cursor';
 import { BusinessRuleError, ForbiddenError, NotFoundError, UserErrorCode, ValidationError } from '../common/errors';
 import { newUserId } from '../common/ids';
+import { recordEvent, roleName } from '../events/outbox';
 import { Role } from './role';
 import { User } from './user.entity';
 import { findUserPage, findUserView, type UserListArgs } from './user.queries';
@@ -78,6 +79,11 @@ export class UserService {
           by: this.viewer,
           fromRole,
           toRole: user.role,
+        });
+        recordEvent(em, 'user.role_changed', id, {
+          userId: id,
+          fromRole: roleName(fromRole),
+          toRole: roleName(user.role),
         });
       }
       await em.flush();

@@ -16,6 +16,11 @@ import { createBorrower, createLoan } from '../support/factories';
 import { at, GRAPHQL_STATUS, loanInDb } from '../graphql/helpers';
 import { LoanService } from '../../src/loans/loan.service';
 import { RepaymentService } from '../../src/repayments/repayment.service';
+import { randomUUID } from 'node:crypto';
+import { Notification, NotificationKind } from '../../src/notifications/notification.entity';
+import { WebhookDelivery } from '../../src/webhooks/webhook-delivery.entity';
+import { WebhookEndpoint } from '../../src/webhooks/webhook-endpoint.entity';
+import { WebhookService } from '../../src/webhooks/webhook.service';
 
 /**
  * The authorization matrix: every root field of the schema (one row per variant) against four callers,
@@ -160,6 +165,9 @@ function data<S>(
 ): Outcome<S> {
   return { kind: 'data', value, ...more };
 }
+
+/** A dashboard with `activeLoans` loans and nothing owed. */
+const NO_DEBT = (activeLoans: number) => ({ activeLoans, totalOutstanding: [], nextPayment: null, overdueAmount: [] });
 
 const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 const JWT = expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -405,6 +413,31 @@ export const CASES: MatrixCase[] = [
       admin: data(() => ({ id: TEST_ADMIN.id, role: 'ADMIN' })),
     },
   },
+  {
+    // The dashboard is only ever the viewer's own: B's DISBURSED loan has no schedule (nothing owed, no payment).
+    field: 'me',
+    title: 'me { dashboard }',
+    document: `{ me { id dashboard { activeLoans totalOutstanding { amount currencyCode } nextPayment { dueDate } overdueAmount { amount } } } }`,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: data((w) => ({ id: w.a.id, dashboard: NO_DEBT(0) })),
+      borrowerB: data((w) => ({ id: w.b.id, dashboard: NO_DEBT(1) })),
+      admin: data(() => ({ id: TEST_ADMIN.id, dashboard: NO_DEBT(0) })),
+    },
+  },
+  {
+    field: 'user',
+    title: 'user(id: B) { dashboard }',
+    document: `query ($id: ID!) { user(id: $id) { id dashboard { activeLoans } } }`,
+    variables: (w) => ({ id: w.b.id }),
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: NULL,
+      borrowerB: data((w) => ({ id: w.b.id, dashboard: { activeLoans: 1 } })),
+      // Admins see the user, never another's dashboard.
+      admin: data((w) => ({ id: w.b.id, dashboard: null })),
+    },
+  },
   loanRead("loan(id: A's loan)", (w) => w.loans.a1, 'borrowerA'),
   loanRead("loan(id: B's loan)", (w) => w.loans.b1, 'borrowerB'),
   {
@@ -469,6 +502,18 @@ export const CASES: MatrixCase[] = [
           { status: 'PENDING', count: 1 },
         ],
       })),
+    },
+  },
+  {
+    field: 'loanStats',
+    title: 'loanStats { portfolio }',
+    document: `{ loanStats { portfolio { currencyCode outstandingPrincipal { amount } par30 { amount } par30Share } } }`,
+    expected: {
+      anonymous: UNAUTHENTICATED,
+      borrowerA: FORBIDDEN,
+      borrowerB: FORBIDDEN,
+      // The fixture loans have no schedule and no repayment: nothing outstanding or collected.
+      admin: data(() => ({ portfolio: [] })),
     },
   },
   {
@@ -764,6 +809,7 @@ export const CASES: MatrixCase[] = [
   }))(),
   ...productMutations(),
   ...repaymentMutations(),
+  ...notificationAndWebhookCases(),
 ];
 
 // ---- repayments (README "Repayment schedules and repayments") ----------------------------------------------
@@ -1055,4 +1101,214 @@ export function outcomeLabel(outcome: Outcome<unknown>): string {
   if (outcome.kind === 'error') return outcome.code;
   if (outcome.kind === 'null') return 'null';
   return outcome.label ?? 'data';
+}
+
+// ---- notifications and partner webhooks (README "Notifications worker", "Partner webhooks") ----------------
+
+/** One unread notification for `userId`, as the worker writes them. */
+async function notificationFixture(w: World, userId: string): Promise<string> {
+  const em = fork(w);
+  const n = em.create(Notification, {
+    id: randomUUID(),
+    user: em.getReference(User, userId),
+    eventId: randomUUID(),
+    kind: NotificationKind.LOAN_APPROVED,
+    title: 'Loan approved',
+    message: 'Your loan of 1,000.00 KES was approved',
+  });
+  await em.flush();
+  return n.id;
+}
+
+const deleteNotification = async (w: World, id: string) => {
+  await fork(w).nativeDelete(Notification, { id });
+};
+
+function webhookEndpointFixture(w: World) {
+  return new WebhookService(fork(w), ADMIN_VIEWER, { allowInsecure: false }).create({
+    url: `https://partner.example.com/${unique()}`,
+    eventTypes: ['loan.status.approved'],
+  });
+}
+
+function notificationAndWebhookCases(): MatrixCase[] {
+  const adminOnly = <S>(admin: Outcome<S>): Record<Caller, Outcome<S>> => ({
+    anonymous: UNAUTHENTICATED,
+    borrowerA: FORBIDDEN,
+    borrowerB: FORBIDDEN,
+    admin,
+  });
+  const endpointsSnapshot = async (w: World) => ({
+    endpoints: await fork(w).count(WebhookEndpoint, {}),
+    enabled: await fork(w).count(WebhookEndpoint, { enabled: true }),
+  });
+  return [
+    ((): MatrixCase<{ id: string | null }> => ({
+      // Each caller's own, newest first: the one this cell just made for them.
+      field: 'me',
+      title: 'me { notifications }',
+      document: `{ me { notifications(first: 1) { unreadCount edges { node { id kind message readAt } } } } }`,
+      arrange: async (w, caller) => ({
+        id: caller === 'anonymous' ? null : await notificationFixture(w, callerIdOf(w, caller)!),
+      }),
+      cleanup: async (w, s) => {
+        if (s.id) await deleteNotification(w, s.id);
+      },
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        ...Object.fromEntries(
+          (['borrowerA', 'borrowerB', 'admin'] as const).map((caller) => [
+            caller,
+            data((_w: World, s: { id: string | null }) => ({
+              notifications: {
+                unreadCount: 1,
+                edges: [
+                  {
+                    node: {
+                      id: s.id,
+                      kind: 'LOAN_APPROVED',
+                      message: 'Your loan of 1,000.00 KES was approved',
+                      readAt: null,
+                    },
+                  },
+                ],
+              },
+            })),
+          ]),
+        ),
+      } as Record<Caller, Outcome<{ id: string | null }>>,
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      // Only ever your own: another user's notifications are null, admins included.
+      field: 'user',
+      title: 'user(id: B) { notifications }',
+      document: `query ($id: ID!) { user(id: $id) { id notifications { totalCount } } }`,
+      arrange: async (w) => ({ id: await notificationFixture(w, w.b.id) }),
+      variables: (w) => ({ id: w.b.id }),
+      cleanup: (w, s) => deleteNotification(w, s.id),
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        borrowerA: NULL,
+        borrowerB: data((w) => ({ id: w.b.id, notifications: { totalCount: 1 } })),
+        admin: data((w) => ({ id: w.b.id, notifications: null })),
+      },
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      // A's unread notification: only A's call marks it; anyone else's call marks nothing of A's.
+      field: 'markNotificationsRead',
+      title: "markNotificationsRead(all: true) with an unread notification of A's",
+      document: `mutation { markNotificationsRead(input: { all: true }) { updatedCount userErrors { field code } } }`,
+      arrange: async (w) => ({ id: await notificationFixture(w, w.a.id) }),
+      snapshot: async (w, s) => ({
+        read: (await fork(w).findOneOrFail(Notification, { id: s.id })).readAt !== null,
+      }),
+      cleanup: (w, s) => deleteNotification(w, s.id),
+      expected: {
+        anonymous: UNAUTHENTICATED,
+        borrowerA: data(() => ({ updatedCount: 1, userErrors: [] }), { db: () => ({ read: true }) }),
+        borrowerB: data(() => ({ updatedCount: 0, userErrors: [] }), { db: 'unchanged' }),
+        admin: data(() => ({ updatedCount: 0, userErrors: [] }), { db: 'unchanged' }),
+      },
+    }))(),
+    ((): MatrixCase<{ id: string; url: string }> => ({
+      field: 'webhookEndpoints',
+      title: 'webhookEndpoints(first: 1)',
+      document: `{ webhookEndpoints(first: 1) { edges { node { id url eventTypes enabled } } } }`,
+      arrange: async (w) => {
+        const { webhookEndpoint } = await webhookEndpointFixture(w);
+        return { id: webhookEndpoint.id, url: webhookEndpoint.url };
+      },
+      expected: adminOnly(
+        data((_w, s) => ({
+          edges: [{ node: { id: s.id, url: s.url, eventTypes: ['loan.status.approved'], enabled: true } }],
+        })),
+      ),
+    }))(),
+    ((): MatrixCase<{ id: string; eventId: string }> => ({
+      field: 'webhookDeliveries',
+      title: 'webhookDeliveries(an endpoint with one attempt)',
+      document: `query ($id: ID!) { webhookDeliveries(endpointId: $id) { totalCount edges { node { eventId attempt statusCode succeeded } } } }`,
+      arrange: async (w) => {
+        const { webhookEndpoint } = await webhookEndpointFixture(w);
+        const em = fork(w);
+        const eventId = randomUUID();
+        em.create(WebhookDelivery, {
+          endpoint: em.getReference(WebhookEndpoint, webhookEndpoint.id),
+          eventId,
+          eventType: 'loan.status.approved',
+          attempt: 1,
+          statusCode: 204,
+          durationMs: 12,
+          succeeded: true,
+        });
+        await em.flush();
+        return { id: webhookEndpoint.id, eventId };
+      },
+      variables: (_w, s) => ({ id: s.id }),
+      expected: adminOnly(
+        data((_w, s) => ({
+          totalCount: 1,
+          edges: [{ node: { eventId: s.eventId, attempt: 1, statusCode: 204, succeeded: true } }],
+        })),
+      ),
+    }))(),
+    ((): MatrixCase<{ url: string }> => ({
+      field: 'createWebhookEndpoint',
+      title: 'createWebhookEndpoint',
+      document: `mutation ($input: CreateWebhookEndpointInput!) {
+        createWebhookEndpoint(input: $input) { webhookEndpoint { url eventTypes enabled } secret userErrors { field code } }
+      }`,
+      arrange: async () => ({ url: `https://partner.example.com/${unique()}` }),
+      variables: (_w, s) => ({ input: { url: s.url, eventTypes: ['loan.applied'] } }),
+      snapshot: endpointsSnapshot,
+      expected: adminOnly(
+        data(
+          (_w, s) => ({
+            webhookEndpoint: { url: s.url, eventTypes: ['loan.applied'], enabled: true },
+            secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/),
+            userErrors: [],
+          }),
+          {
+            db: (before: { endpoints: number; enabled: number }) => ({
+              endpoints: before.endpoints + 1,
+              enabled: before.enabled + 1,
+            }),
+          },
+        ),
+      ),
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      field: 'updateWebhookEndpoint',
+      title: 'updateWebhookEndpoint(enabled: false)',
+      document: `mutation ($input: UpdateWebhookEndpointInput!) {
+        updateWebhookEndpoint(input: $input) { webhookEndpoint { id enabled } userErrors { field code } }
+      }`,
+      arrange: async (w) => ({ id: (await webhookEndpointFixture(w)).webhookEndpoint.id }),
+      variables: (_w, s) => ({ input: { id: s.id, enabled: false } }),
+      snapshot: endpointsSnapshot,
+      expected: adminOnly(
+        data((_w, s) => ({ webhookEndpoint: { id: s.id, enabled: false }, userErrors: [] }), {
+          db: (before: { endpoints: number; enabled: number }) => ({ ...before, enabled: before.enabled - 1 }),
+        }),
+      ),
+    }))(),
+    ((): MatrixCase<{ id: string }> => ({
+      field: 'deleteWebhookEndpoint',
+      title: 'deleteWebhookEndpoint',
+      document: `mutation ($input: DeleteWebhookEndpointInput!) {
+        deleteWebhookEndpoint(input: $input) { deletedWebhookEndpointId userErrors { field code } }
+      }`,
+      arrange: async (w) => ({ id: (await webhookEndpointFixture(w)).webhookEndpoint.id }),
+      variables: (_w, s) => ({ input: { id: s.id } }),
+      snapshot: endpointsSnapshot,
+      expected: adminOnly(
+        data((_w, s) => ({ deletedWebhookEndpointId: s.id, userErrors: [] }), {
+          db: (before: { endpoints: number; enabled: number }) => ({
+            endpoints: before.endpoints - 1,
+            enabled: before.enabled - 1,
+          }),
+        }),
+      ),
+    }))(),
+  ];
 }

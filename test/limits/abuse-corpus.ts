@@ -181,7 +181,7 @@ export const ABUSE_CORPUS: AbuseCase[] = [
     status: 400,
   },
   {
-    name: 'a subscription on a schema without subscriptions',
+    name: 'a subscription over HTTP (subscriptions are served on the WebSocket)',
     caller: 'anonymous',
     body: { query: 'subscription { x }' },
     code: 'GRAPHQL_VALIDATION_FAILED',

@@ -27,12 +27,13 @@ describe('in development', () => {
     expect(res.body.errors?.[0]?.message).toMatch(/Did you mean "loan" or "loans"\?/);
   });
 
-  test('a subscription is a validation error (400), not a masked internal error', async () => {
-    const res = await post(t, { query: 'subscription { x }' });
+  test('a subscription over HTTP is a validation error (400) saying where subscriptions are served', async () => {
+    const res = await post(t, { query: 'subscription { myLoanUpdates { eventId } }' });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       expect.objectContaining({
-        message: 'This API does not offer subscription operations.',
+        message:
+          'Subscriptions are served over WebSocket on /graphql (the graphql-ws protocol), not over HTTP: README "Live updates (subscriptions)".',
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
       }),
     ]);

@@ -162,3 +162,31 @@ export async function rollupMismatches(em: EntityManager): Promise<{ daily: numb
   );
   return row;
 }
+
+/**
+ * The portfolio rollups against a full scan: `portfolio_totals` (per currency, the outstanding principal of the
+ * DISBURSED loans over their installments, and the repayments not reversed) and `repayment_daily_stats` (per UTC
+ * day of paid_at and currency). The number of keys where they differ (a zero row in a rollup stands for none).
+ */
+export async function portfolioMismatches(em: EntityManager): Promise<{ totals: number; daily: number }> {
+  const [row] = await em.getConnection().execute<{ totals: number; daily: number }[]>(
+    `select
+       (select count(*)::int
+        from (select currency, sum(outstanding) as outstanding, sum(collected) as collected
+              from (select l.currency::bpchar as currency, i.principal - i.paid_principal as outstanding, 0 as collected
+                    from loans l join loan_installments i on i.loan_id = l.id where l.status = 'disbursed'
+                    union all
+                    select r.currency::bpchar, 0, r.amount from repayments r where r.reversed_at is null) as x
+              group by currency) f
+        full join (select * from portfolio_totals where outstanding_principal <> 0 or collected <> 0) r
+          on r.currency = f.currency
+        where coalesce(r.outstanding_principal, 0) <> coalesce(f.outstanding, 0)
+           or coalesce(r.collected, 0) <> coalesce(f.collected, 0)) as totals,
+       (select count(*)::int
+        from (select (paid_at at time zone 'UTC')::date as day, currency::bpchar as currency, sum(amount) as collected
+              from repayments where reversed_at is null group by 1, 2) f
+        full join (select * from repayment_daily_stats where collected <> 0) r on r.day = f.day and r.currency = f.currency
+        where r.collected is distinct from f.collected) as daily`,
+  );
+  return row;
+}

@@ -307,7 +307,13 @@ test('a TRUNCATE empties the rollups, and they count again from zero', async () 
     const conn = t.app.orm.em.getConnection();
     // loan_events refers to loans and refuses TRUNCATE (an append-only audit trail): lifted for this test only.
     await conn.execute('alter table loan_events disable trigger loan_events_no_truncate', [], 'run', trx);
-    await conn.execute('truncate loans, loan_events', [], 'run', trx);
+    // The schedules and repayments refer to loans too: truncated with them (their triggers zero the portfolio rollups).
+    await conn.execute(
+      'truncate loans, loan_events, loan_installments, repayments, repayment_allocations',
+      [],
+      'run',
+      trx,
+    );
     await conn.execute('alter table loan_events enable trigger loan_events_no_truncate', [], 'run', trx);
   });
   const [rows] = await t.app.orm.em
