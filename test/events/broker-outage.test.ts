@@ -4,6 +4,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createBorrower } from '../support/factories';
 import { tokenFor, TEST_ADMIN } from '../support/auth';
 import { Role } from '../../src/users/role';
+import { startWorker, type Worker } from '../../src/worker/worker';
+import { adminQuery } from '../support/pg-admin';
+import { openBroker, silentLogger, workerConfig, type Broker } from '../worker/broker';
 import {
   CREATE_LOAN,
   TRANSITION,
@@ -22,28 +25,47 @@ jest.setTimeout(120_000);
 
 /**
  * The broker unreachable for 10 s while 200 loans are created and approved. The machine's RabbitMQ is never
- * stopped (other test files use it): the app reaches it through a TCP proxy that this test cuts and restores.
+ * stopped (other test files use it): the app AND the notifications worker reach it through a TCP proxy that
+ * this test cuts and restores, on an exchange and queues of their own.
  */
 let db: TestDatabase;
 let proxy: BrokerProxy;
+let broker: Broker;
 let observer: Observer;
 let app: App;
+let worker: Worker;
 const { logger, lines } = memoryLogger('debug');
 
 beforeAll(async () => {
-  observer = await observeEvents(); // straight to the broker, not through the proxy
+  broker = await openBroker(); // a private exchange and queue prefix, deleted at the end
+  observer = await observeEvents(undefined, broker.exchange); // straight to the broker, not through the proxy
   proxy = await startBrokerProxy();
   db = await createTestDatabase();
-  app = await startAppOn(db, { AMQP_URL: proxy.url, OUTBOX_BATCH_SIZE: '50', OUTBOX_POLL_INTERVAL_MS: '200' }, logger);
+  app = await startAppOn(
+    db,
+    { AMQP_URL: proxy.url, AMQP_EXCHANGE: broker.exchange, OUTBOX_BATCH_SIZE: '50', OUTBOX_POLL_INTERVAL_MS: '200' },
+    logger,
+  );
+  worker = await startWorker(
+    workerConfig({
+      prefix: broker.prefix,
+      exchange: broker.exchange,
+      databaseUrl: db.url,
+      extra: { AMQP_URL: proxy.url },
+    }),
+    { logger: silentLogger },
+  );
 });
 afterAll(async () => {
+  await worker?.close();
   await app?.close();
   await db?.drop();
   await proxy?.close();
   await observer?.close();
+  await broker?.close();
 });
 
-test('writes succeed while the broker is away; afterwards every event arrives once, in order per loan', async () => {
+test('writes succeed while the broker is away; afterwards every event arrives once, in order per loan, and the worker notifies each once', async () => {
   const token = await tokenFor(TEST_ADMIN.id, Role.ADMIN);
   const graphql = async (query: string, variables: unknown) => {
     const res = await request(app.httpServer)
@@ -119,4 +141,29 @@ test('writes succeed while the broker is away; afterwards every event arrives on
   // Broker trouble was logged as warnings, never with the credentials.
   expect(lines.some((l) => l.level === 40 && /RabbitMQ/.test(String(l.msg)))).toBe(true);
   expect(JSON.stringify(lines)).not.toMatch(/guest:guest|guest@/);
+
+  // The worker, cut off too, caught up: one notification per event for the borrower, none twice.
+  await eventually(
+    async () => (await notificationsOf(borrower.id)).length >= 401,
+    'the worker wrote every notification',
+    60_000,
+  );
+  await delay(500); // a duplicate, were there one, would land now
+  const notifications = await notificationsOf(borrower.id);
+  expect(notifications).toHaveLength(401);
+  expect(new Set(notifications.map((n) => n.event_id))).toEqual(new Set(ids));
+  for (const loanId of loans) {
+    expect(
+      notifications
+        .filter((n) => n.loan_id === loanId)
+        .map((n) => n.kind)
+        .sort(),
+    ).toEqual(['LOAN_APPLIED', 'LOAN_APPROVED']);
+  }
 });
+
+async function notificationsOf(userId: string): Promise<{ event_id: string; loan_id: string; kind: string }[]> {
+  return (await adminQuery(db.url, 'select event_id, loan_id, kind from notifications where user_id = $1', [
+    userId,
+  ])) as { event_id: string; loan_id: string; kind: string }[];
+}
