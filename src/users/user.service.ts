@@ -51,8 +51,18 @@ export class UserService {
     if (scope !== null && scope !== id) throw new ForbiddenError('you may only update your own account', 'id');
     const fields = validateUserFields(command);
     return this.saving(async (em) => {
-      const user = await em.findOne(User, { id });
+      let user = await em.findOne(User, { id });
       if (!user) throw new NotFoundError('User', id, 'id');
+      if (fields.role !== undefined && fields.role !== user.role) {
+        // Role changes of one user run one after another (a lock on the user's id for this transaction), and
+        // the role is read again under it: two concurrent grants record ONE change, and the audit rows and
+        // `user.role_changed` events of one user are numbered in the order they happened. Not a row lock, so
+        // it cannot deadlock with the admins' row locks below.
+        await em
+          .getConnection()
+          .execute('select pg_advisory_xact_lock(hashtext(?))', [`user-role:${id}`], 'all', em.getTransactionContext());
+        user = await em.findOneOrFail(User, { id }, { refresh: true });
+      }
       const fromRole = user.role;
       const roleChanges = fields.role !== undefined && fields.role !== fromRole;
       if (roleChanges && scope !== null) throw new ForbiddenError('only an admin may change a role', 'role');

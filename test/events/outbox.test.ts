@@ -172,6 +172,27 @@ describe('each domain change writes exactly one outbox row', () => {
     expect(row.payload.data).toEqual({ userId: user.id, fromRole: 'BORROWER', toRole: 'ADMIN' });
     expect(await written(() => update({ firstName: 'Renamed', role: 'ADMIN' }))).toEqual([]);
   });
+
+  test('concurrent role changes of one user: one after another, each event from the role before it', async () => {
+    const user = await createBorrower(t.app.orm.em);
+    const update = (role: string) =>
+      t.graphql(
+        `mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { id } userErrors { code } } }`,
+        { input: { id: user.id, role } },
+      );
+    // Eight grants of the same role at once: one change (the others find it done), one event.
+    const grants = await written(() => Promise.all(Array.from({ length: 8 }, () => update('ADMIN'))));
+    expect(grants.map((r) => r.payload.data)).toEqual([{ userId: user.id, fromRole: 'BORROWER', toRole: 'ADMIN' }]);
+    // Alternating changes at once: the events chain, each starting from the role the previous one left.
+    const chain = await written(() => Promise.all(['BORROWER', 'ADMIN', 'BORROWER', 'ADMIN'].map(update)));
+    const data = chain.map((r) => r.payload.data as { fromRole: string; toRole: string });
+    let role = 'ADMIN';
+    for (const change of data) {
+      expect(change.fromRole).toBe(role);
+      expect(change.toRole).not.toBe(role);
+      role = change.toRole;
+    }
+  });
 });
 
 describe('a refused change writes no outbox row', () => {
