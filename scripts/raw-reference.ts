@@ -9,7 +9,7 @@
  * | `GET /health` | `select 1` |
  * | `GET /api/loans/:id` | the loan |
  * | `GET /api/loans` | keyset batches of 100 (the gateway's `LOAN_BATCH_SIZE`) in one read-only REPEATABLE READ transaction, streamed |
- * | `POST /api/loans` | one transaction: borrower upsert, activity event, loan, audit event (the gateway's writes) |
+ * | `POST /api/loans` | one transaction: borrower upsert, activity event, loan, outbox event, audit event (the gateway's writes) |
  * | `GET /api/stats`, GraphQL `loanStats` | `statsSql` (a full scan, or the rollup tables when they exist) |
  * | GraphQL `loans(first: 20)` | the page, then its borrowers by id |
  * | GraphQL `loan(id)` | the loan, then its borrower |
@@ -342,6 +342,32 @@ async function createLoan(s: Server, req: http.IncomingMessage, res: http.Server
       [id, borrowerId, amount, currency, term, apr, now],
     );
     row = inserted.rows[0];
+    // The domain event, as the gateway's outbox writes it (src/events/): a CloudEvent in the same transaction.
+    const eventId = randomUUID();
+    const event = {
+      specversion: '1.0',
+      id: eventId,
+      source: '/branchloans/gateway',
+      type: 'loan.applied',
+      subject: id,
+      time: now.toISOString(),
+      datacontenttype: 'application/json',
+      dataschema: 'https://branchloans.com/schemas/events/loan.applied/v1.json',
+      data: {
+        loanId: id,
+        borrowerId,
+        amount: row.amount,
+        currency: row.currency,
+        productId: null,
+        termMonths: row.term_months,
+        interestRateApr: row.interest_rate_apr,
+        status: 'PENDING',
+      },
+    };
+    await client.query(
+      `insert into outbox_events (id, type, subject, time, payload) values ($1, 'loan.applied', $2, $3, $4)`,
+      [eventId, id, now, JSON.stringify(event)],
+    );
     await client.query(
       `insert into loan_events (loan_id, from_status, to_status, actor_id, actor_role, at, reason)
         values ($1, null, 'pending', null, null, $2, null) returning id`,
