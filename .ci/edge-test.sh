@@ -7,10 +7,12 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bash .ci/edge-test.sh [--static-only] [--keep]
 #
 # Needs (installs nothing): nginx, openssl, curl, docker-compose (Debian's 1.29, with python3-yaml),
-# perl, node and the repository's node_modules (npm ci), and a PostgreSQL server in DATABASE_URL where
+# pgbouncer (Debian's package; PGBOUNCER_BIN=/path overrides /usr/sbin/pgbouncer), perl, node and the repository's node_modules (npm ci), and a PostgreSQL server in DATABASE_URL where
 # it may create and drop a scratch database `branchloans_edge_<random>`. Everything else lives in a
 # temporary directory; every server listens on 127.0.0.1 (nginx on two free high ports), and every
-# process it starts is stopped by PID on exit. Prints "edge: N passed, M failed" last; exit 1 if M > 0.
+# process it starts is stopped by PID on exit. The app processes reach PostgreSQL through a real PgBouncer
+# in transaction pooling mode (Debian's pgbouncer, its own configuration here; docs/deployment.md
+# "PgBouncer"), as in docker-compose.yml; migrations go straight to the server (DATABASE_DIRECT_URL). Prints "edge: N passed, M failed" last; exit 1 if M > 0.
 #
 # Knobs: EDGE_NODE=/path/to/node runs the app processes on another node binary (e.g. the image's
 # major); EDGE_LAYOUT=repo runs them from the working tree instead of a runtime layout built with the
@@ -58,6 +60,8 @@ declare -A APP_PID=()
 declare -A APP_LOG=()
 SCRATCH_DB=""
 BURST_PIDS=()
+PGBOUNCER_BIN="${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}"
+PGBOUNCER_PID=""
 
 log() { printf '== %s (%ss)\n' "$*" "$((SECONDS - started_at))"; }
 pass() {
@@ -117,6 +121,7 @@ cleanup() {
   for pid in "${BURST_PIDS[@]}"; do stop_pid "$pid" TERM 5; done
   if [ -s "$NGINX_DIR/nginx.pid" ]; then stop_pid "$(cat "$NGINX_DIR/nginx.pid")" QUIT 10; fi
   for name in "${!APP_PID[@]}"; do stop_pid "${APP_PID[$name]}" TERM 15; done
+  [ -z "$PGBOUNCER_PID" ] || stop_pid "$PGBOUNCER_PID" TERM 10
   if [ -n "$SCRATCH_DB" ]; then
     pg_admin "drop database if exists \"$SCRATCH_DB\" with (force)" >/dev/null 2>&1 ||
       echo "edge: could not drop scratch database $SCRATCH_DB" >&2
@@ -131,6 +136,8 @@ for tool in openssl curl perl node docker-compose; do
   command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y --no-install-recommends nginx openssl curl docker-compose)"
 done
 $static_only || command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not installed"
+$static_only || [ -x "$PGBOUNCER_BIN" ] ||
+  die "pgbouncer is not installed ($PGBOUNCER_BIN): the app processes run through it (apt-get install -y --no-install-recommends pgbouncer; .ci/run installs it)"
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -d node_modules ] || die "node_modules is missing: run npm ci first"
 PYTHON=/usr/bin/python3
@@ -140,11 +147,17 @@ PYTHON=/usr/bin/python3
 # Static checks: compose for each environment, the Dockerfile linter
 # ------------------------------------------------------------------------------------------------
 log "static checks"
+# Staging and production run the published image (API_IMAGE=<registry>/<name>:<tag>@sha256:<digest>); their
+# examples leave it empty, so compose refuses to start them as they are (check-compose.py checks that).
+# The checks below resolve them with a stand-in reference of that shape, never pulled.
+EDGE_API_IMAGE="ghcr.io/branchloans/branchloans-gateway:0.0.0-edge@sha256:$(printf '0%.0s' {1..64})"
 for env in dev stage prod; do
+  image_env=()
+  [ "$env" = dev ] || image_env=(API_IMAGE="$EDGE_API_IMAGE")
   check "docker-compose --env-file .env.$env.example config -q" \
-    docker-compose -f docker-compose.yml --env-file ".env.$env.example" config -q
-  check "compose ($env): services, limits, read-only, ports, template variables" \
-    env EDGE_API_RATE_LIMIT="$API_RATE_LIMIT" EDGE_API_RATE_BURST="$API_RATE_BURST" \
+    env "${image_env[@]}" docker-compose -f docker-compose.yml --env-file ".env.$env.example" config -q
+  check "compose ($env): services, images, limits, read-only, ports, template variables" \
+    env "${image_env[@]}" EDGE_API_RATE_LIMIT="$API_RATE_LIMIT" EDGE_API_RATE_BURST="$API_RATE_BURST" \
     EDGE_GRAPHQL_RATE_LIMIT="$GRAPHQL_RATE_LIMIT" EDGE_GRAPHQL_RATE_BURST="$GRAPHQL_RATE_BURST" \
     "$PYTHON" .ci/edge/check-compose.py "$env" ".env.$env.example"
 done
@@ -240,6 +253,56 @@ SCRATCH_DB="branchloans_edge_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
 pg_admin "create database \"$SCRATCH_DB\"" >/dev/null || die "cannot create database $SCRATCH_DB in DATABASE_URL"
 DB_URL="$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/" + process.argv[2]; console.log(u.toString())' "$DATABASE_URL" "$SCRATCH_DB")"
 
+# PgBouncer between the apps and PostgreSQL, as compose runs it: transaction pooling, a server pool smaller
+# than the two apps' pools together, the request statement timeout set on its server connections
+# (connect_query: PgBouncer refuses it as a startup parameter), an admin console for the checks below.
+PGB_PORT="$(free_port)"
+PGB_DIR="$TMP/pgbouncer"
+mkdir -p "$PGB_DIR"
+eval "$(node -e '
+  const u = new URL(process.argv[1]);
+  const q = (s) => "'\''" + s.replace(/'\''/g, "'\''\\'\'''\''") + "'\''";
+  console.log("PG_HOST=" + q(u.hostname || "127.0.0.1") + " PG_PORT=" + q(u.port || "5432") +
+    " PG_USER=" + q(decodeURIComponent(u.username || "postgres")) + " PG_PASSWORD=" + q(decodeURIComponent(u.password)));
+' "$DATABASE_URL")"
+printf '"%s" "%s"\n' "${PG_USER//\"/\"\"}" "${PG_PASSWORD//\"/\"\"}" >"$PGB_DIR/userlist.txt"
+cat >"$PGB_DIR/pgbouncer.ini" <<PGB
+[databases]
+$SCRATCH_DB = host=$PG_HOST port=$PG_PORT dbname=$SCRATCH_DB connect_query='set statement_timeout = 4000'
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB_DIR/userlist.txt
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 100
+admin_users = $PG_USER
+PGB
+chmod -R a+rX "$PGB_DIR"
+PGB_AS=()
+# PgBouncer refuses to run as root.
+[ "$(id -u)" -ne 0 ] || PGB_AS=(-u nobody)
+"$PGBOUNCER_BIN" "${PGB_AS[@]}" "$PGB_DIR/pgbouncer.ini" >"$TMP/logs/pgbouncer.log" 2>&1 &
+PGBOUNCER_PID=$!
+PGB_URL="$(node -e 'const u = new URL(process.argv[1]); u.hostname = "127.0.0.1"; u.port = process.argv[2]; console.log(u.toString())' "$DB_URL" "$PGB_PORT")"
+PGB_ADMIN_URL="$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/pgbouncer"; console.log(u.toString())' "$PGB_URL")"
+log "pgbouncer $("$PGBOUNCER_BIN" --version | head -n 1 | sed 's/^PgBouncer //') on 127.0.0.1:$PGB_PORT (transaction pooling, 4 server connections)"
+for ((i = 0; i < 100; i++)); do
+  kill -0 "$PGBOUNCER_PID" 2>/dev/null || die "pgbouncer exited: $(tail -n 5 "$TMP/logs/pgbouncer.log")"
+  pg_admin 'SHOW VERSION' "$PGB_ADMIN_URL" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+pg_admin 'SHOW VERSION' "$PGB_ADMIN_URL" >/dev/null || die "pgbouncer does not answer on 127.0.0.1:$PGB_PORT"
+pgb_stat() { # COLUMN: SHOW STATS's value for the scratch database
+  pg_admin 'SHOW STATS' "$PGB_ADMIN_URL" | node -e '
+    const rows = require("fs").readFileSync(0, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const row = rows.find((r) => r.database === process.argv[1]);
+    console.log(row ? Number(row[process.argv[2]]) : 0);
+  ' "$SCRATCH_DB" "$1"
+}
+
 # Production needs a JWT secret and a first admin (the GraphQL checks log in as that admin).
 JWT_SECRET="edge-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 ADMIN_EMAIL=edge-admin@branchloans.com
@@ -258,7 +321,8 @@ start_app() { # NAME PORT: starts one app process in the background, logs to its
   (
     cd "$APP_DIR"
     exec env -i PATH="$PATH" HOME=/nonexistent TMPDIR="$TMP/apptmp" \
-      NODE_ENV=production APP_ENV=production HOST=127.0.0.1 PORT="$port" DATABASE_URL="$DB_URL" \
+      NODE_ENV=production APP_ENV=production HOST=127.0.0.1 PORT="$port" \
+      DATABASE_URL="$PGB_URL" DATABASE_DIRECT_URL="$DB_URL" DATABASE_POOLER=pgbouncer \
       LOG_LEVEL=info SEED=true MIGRATE_ON_START=true DB_POOL_SIZE=5 SHUTDOWN_TIMEOUT_MS=10000 \
       TRUST_PROXY=127.0.0.1 JWT_SECRET="$JWT_SECRET" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
       "${RUN_AS[@]}" "$EDGE_NODE" --enable-source-maps dist/src/main.js
@@ -454,6 +518,30 @@ flow_not_found() {
   expect_status 404 "$(request "$R/nf" "$BASE/nope")" && expect_json "$R/nf" 'b.error.code === "NOT_FOUND"'
 }
 check "unknown path -> the app's JSON 404 through nginx" flow_not_found
+# The flows above reached PostgreSQL through PgBouncer only: its counters grew, and every session of the
+# scratch database (but this check's own) is one of PgBouncer's server connections, none an app's own.
+check_through_pgbouncer() {
+  local xact queries
+  xact="$(pgb_stat total_xact_count)"
+  queries="$(pgb_stat total_query_count)"
+  pg_admin 'SHOW SERVERS' "$PGB_ADMIN_URL" >"$TMP/pgb-servers.json" || return 1
+  pg_admin 'SHOW CLIENTS' "$PGB_ADMIN_URL" >"$TMP/pgb-clients.json" || return 1
+  pg_admin "select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'" "$DB_URL" >"$TMP/pg-sessions.json" || return 1
+  node -e '
+    const fs = require("fs");
+    const read = (f) => fs.readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const [servers, clients, sessions] = process.argv.slice(1, 4).map(read);
+    const db = process.argv[4];
+    const pids = new Set(servers.filter((s) => s.database === db).map((s) => Number(s.remote_pid)));
+    const apps = clients.filter((c) => c.database === db).length;
+    const stray = sessions.filter((s) => !pids.has(Number(s.pid)));
+    console.log("» pgbouncer: " + process.argv[5] + " transactions, " + process.argv[6] + " queries; " + pids.size +
+      " server connections for " + apps + " app connections; " + sessions.length + " sessions on the server, " + stray.length + " not through it");
+    if (stray.length) { console.error("sessions not through PgBouncer:", stray); process.exit(1); }
+    if (pids.size === 0 || apps === 0 || Number(process.argv[5]) < 10) process.exit(1);
+  ' "$TMP/pgb-servers.json" "$TMP/pgb-clients.json" "$TMP/pg-sessions.json" "$SCRATCH_DB" "$xact" "$queries"
+}
+check "the flows reached PostgreSQL through PgBouncer only (SHOW STATS, SHOW SERVERS vs pg_stat_activity)" check_through_pgbouncer
 
 # ------------------------------------------------------------------------------------------------
 # TLS, redirect, headers, request ids, forwarding, load balancing, gzip, body limit
@@ -694,6 +782,7 @@ restart_one() { # OLD NEW PORT: SIGTERM OLD mid-burst, wait for its exit code, s
   in_rotation "$new" || { echo "$new gets no traffic from nginx"; return 1; }
   echo "$new serves burst traffic after $(burst_count) answers"
 }
+PGB_XACT_BEFORE_BURST="$(pgb_stat total_xact_count)"
 for w in 1 2 3 4; do
   burst_worker "$w" &
   BURST_PIDS+=($!)
@@ -724,6 +813,14 @@ check_exit_zero() {
   done
 }
 check "SIGTERMed apps drained and exited 0" check_exit_zero
+check_burst_through_pgbouncer() { # every answer of the burst needs the database at least once (/health: select 1)
+  local xact answers
+  xact=$(($(pgb_stat total_xact_count) - PGB_XACT_BEFORE_BURST))
+  answers="$(burst_count)"
+  echo "» $xact transactions through PgBouncer for $answers answers"
+  [ "$xact" -ge "$answers" ]
+}
+check "the burst and the restarted apps went through PgBouncer (its transaction count grew with the answers)" check_burst_through_pgbouncer
 check_shutdown_logged() { # each old app answered requests after its SIGTERM was logged (drain, not drop)
   node -e '
     const fs = require("fs");

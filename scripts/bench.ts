@@ -149,6 +149,9 @@ async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: str
       JWT_SECRET: secret,
       ADMIN_EMAIL: admin.email,
       ADMIN_PASSWORD: admin.password,
+      // As deployed (Kubernetes and compose set METRICS_PORT): every request pays its metrics (README "Metrics").
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(await freePort()),
     },
   });
   const url = `http://127.0.0.1:${port}`;

@@ -12,6 +12,8 @@ import { startLiveUpdates } from './subscriptions/live-updates';
 import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
 import { healthHandler } from './health/health';
+import { liveHandler, readyHandler } from './health/probes';
+import { Readiness } from './health/readiness';
 import { ensureFirstAdmin } from './auth/first-admin';
 import { preparePasswordHashing } from './auth/password';
 import { TokenService } from './auth/tokens';
@@ -24,6 +26,7 @@ import { errorHandler, notFound } from './http/errors';
 import { acceptUtf8Alias } from './http/json-charset';
 import { methodNotAllowed, restRouter } from './http/rest-router';
 import { requestLogging } from './http/request-logging';
+import { createMetrics, type Metrics } from './metrics/metrics';
 import { withLogSerializers } from './logging/error-serializer';
 import { createLogger, type Logger } from './logging/logger';
 import { systemClock, type Clock } from './common/clock';
@@ -42,10 +45,23 @@ export interface App {
   outboxRelay: OutboxRelay | undefined;
   express: Express;
   httpServer: http.Server;
-  /** Starts listening (on `port` if given, else the configured one; 0 picks a free port). */
-  listen(port?: number): Promise<AddressInfo>;
+  /** Prometheus metrics (README "Metrics"); undefined when neither METRICS_PORT nor METRICS_TOKEN is set. */
+  metrics: Metrics | undefined;
+  /**
+   * Starts listening (on `port` if given, else the configured one; 0 picks a free port), and the metrics listener
+   * when METRICS_PORT is set (`options.metricsPort` overrides it, 0 a free one; `metrics.address()` tells which).
+   */
+  listen(port?: number, options?: { metricsPort?: number }): Promise<AddressInfo>;
   /** Stops accepting connections, lets in-flight requests finish, then closes the ORM and the embedded database. */
   close(): Promise<void>;
+  /** What `/health/ready` answers; `close()` and `shutdown()` turn it false first. */
+  readiness: Readiness;
+  /**
+   * The graceful stop for process signals (README "Probes and shutdown"): readiness turns false at once, requests
+   * are still served for SHUTDOWN_READINESS_DELAY_MS (load balancers stop routing here meanwhile), then `close()`.
+   * `skipDelay()` ends the wait early (a second signal): true if the delay was still running.
+   */
+  shutdown(signal?: string): { done: Promise<void>; skipDelay(): boolean };
 }
 
 export interface CreateAppOptions {
@@ -68,7 +84,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const tokens = new TokenService(config.auth);
     // Every bearer token costs one indexed read: its version and the caller's current role (auth/access.ts).
     const authenticator = new Authenticator(tokens, database.orm.em);
-    const loginThrottle = new LoginThrottler(config.auth.loginThrottle);
+    const metrics = createMetrics(config.metrics, logger);
+    const loginThrottle = new LoginThrottler(config.auth.loginThrottle, metrics?.loginThrottled);
     const app = express();
     app.disable('x-powered-by');
     // No ETag: nothing is cached by validators here, and hashing every body costs CPU on every answer.
@@ -88,18 +105,40 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       schema,
       httpServer,
     });
-    const graphql = await createGraphQLServer(config, httpServer, { schema, plugins: [live.plugin] }).catch(
-      async (error: unknown) => {
-        await live.close();
-        throw error;
-      },
-    );
+    const graphql = await createGraphQLServer(config, httpServer, {
+      schema,
+      plugins: [live.plugin, ...(metrics ? [metrics.graphqlPlugin] : [])],
+    }).catch(async (error: unknown) => {
+      await live.close();
+      throw error;
+    });
     installRequestScopes(database.orm);
 
+    // First: a request's duration starts before any other middleware (README "Metrics").
+    if (metrics) app.use(metrics.http.middleware);
     app.use(requestLogging(logger));
+    // Only with METRICS_TOKEN, behind it; without, /metrics is the ordinary 404 here.
+    metrics?.servePublic(app);
     app
       .route('/health')
       .get(healthHandler(database.orm, config.healthTimeoutMs))
+      .all(methodNotAllowed(['GET', 'HEAD']));
+    const readiness = new Readiness({
+      orm: database.orm,
+      logger,
+      timeoutMs: config.healthTimeoutMs,
+      brokerConfigured: config.amqp.url !== undefined,
+      // `outboxRelay` starts below; the probe reads it only at request time, once createApp has returned.
+      brokerConnections: () => ({ liveUpdates: live.brokerConnected(), outboxRelay: outboxRelay?.brokerConnection }),
+    });
+    // Orchestrator probes (README "Probes and shutdown"): liveness restarts a process, readiness routes traffic.
+    app
+      .route('/health/live')
+      .get(liveHandler())
+      .all(methodNotAllowed(['GET', 'HEAD']));
+    app
+      .route('/health/ready')
+      .get(readyHandler(readiness))
       .all(methodNotAllowed(['GET', 'HEAD']));
     app.use(acceptUtf8Alias);
     app.use(express.json({ limit: config.bodyLimit }));
@@ -114,7 +153,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         allowInsecure: config.appEnv === 'development',
       }),
     );
-    app.use('/api', restRouter());
+    const rest = restRouter();
+    app.use('/api', rest);
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(
       '/graphql',
@@ -131,7 +171,28 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
     // Domain events leave the outbox for RabbitMQ only when AMQP_URL is set (docs/events.md).
     const outboxRelay = startOutboxRelay(config, database.orm, logger);
+    if (metrics) {
+      // The `route` label: templates of the routes as mounted, and the GraphQL mount (src/metrics/http-metrics.ts).
+      metrics.http.routes(app.router);
+      metrics.http.routes(rest, '/api');
+      metrics.http.mount('/graphql');
+      metrics.watchDatabase(database.orm, { outbox: outboxRelay !== undefined });
+    }
     let closing: Promise<void> | undefined;
+    const close = () => {
+      readiness.beginShutdown();
+      closing ??= (async () => {
+        // The drain plugin stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), then closes.
+        await graphql.stop();
+        await live.close();
+        await outboxRelay?.stop();
+        await database.close();
+        // Last: scrapes still see the drain.
+        await metrics?.close();
+      })();
+      return closing;
+    };
+    let shutdown: ReturnType<App['shutdown']> | undefined;
     return {
       config,
       logger,
@@ -139,23 +200,43 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       outboxRelay,
       express: app,
       httpServer,
-      listen: (port = config.port) =>
-        new Promise((resolve, reject) => {
+      metrics,
+      listen: async (port = config.port, listenOptions = {}) => {
+        const address = await new Promise<AddressInfo>((resolve, reject) => {
           httpServer.once('error', reject);
           httpServer.listen(port, config.host, () => {
             httpServer.off('error', reject);
             resolve(httpServer.address() as AddressInfo);
           });
-        }),
-      close: () => {
-        closing ??= (async () => {
-          // The drain plugin stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), then closes.
-          await graphql.stop();
-          await live.close();
-          await outboxRelay?.stop();
-          await database.close();
-        })();
-        return closing;
+        });
+        await metrics?.listen(listenOptions.metricsPort);
+        return address;
+      },
+      close,
+      readiness,
+      shutdown: (signal) => {
+        if (shutdown) return shutdown;
+        readiness.beginShutdown(signal);
+        let waiting = true;
+        let skip = () => undefined as void;
+        const delayed = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.shutdownReadinessDelayMs);
+          skip = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }).then(() => {
+          waiting = false;
+        });
+        shutdown = {
+          done: delayed.then(close),
+          skipDelay: () => {
+            const cut = waiting;
+            skip();
+            return cut;
+          },
+        };
+        return shutdown;
       },
     };
   } catch (error) {

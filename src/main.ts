@@ -15,13 +15,22 @@ async function main(): Promise<void> {
     `listening on http://localhost:${address.port} (GraphQL at /graphql)`,
   );
 
-  let stopping = false;
+  let shutdown: ReturnType<typeof app.shutdown> | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining requests');
-    app
-      .close()
+    if (shutdown) {
+      // A second signal (a second Ctrl-C): no more waiting for load balancers; the drain itself still runs.
+      if (shutdown.skipDelay()) logger.info({ signal }, 'second signal: draining requests now');
+      return;
+    }
+    const delayMs = config.shutdownReadinessDelayMs;
+    logger.info(
+      { signal, readinessDelayMs: delayMs },
+      delayMs > 0
+        ? `shutting down: /health/ready answers 503; draining requests in ${delayMs} ms`
+        : 'shutting down: draining requests',
+    );
+    shutdown = app.shutdown(signal);
+    shutdown.done
       .then(() => {
         logger.info('stopped');
         logger.flush(() => process.exit(0));

@@ -93,9 +93,14 @@ describe('README examples', () => {
     for (const example of all) expect(documented).toContain(example.name);
   });
 
-  /** Answers by example name: a variable written `"$Example.path.to.value"` is that value of its answer. */
+  /**
+   * Answers by example name: a variable written `"$Example.path.to.value"` is that value of its answer;
+   * `"$NOW-30d"` / `"$NOW+1d"` is the instant that many days from now (windows that must cover today).
+   */
   const answers = new Map<string, unknown>();
   const fillIn = (value: unknown): unknown => {
+    const relative = typeof value === 'string' ? /^\$NOW([+-]\d+)d$/.exec(value) : null;
+    if (relative) return new Date(Date.now() + Number(relative[1]) * 86_400_000).toISOString();
     if (typeof value === 'string' && value.startsWith('$')) {
       const [name, ...path] = value.slice(1).split('.');
       const found = path.reduce<unknown>(
@@ -128,4 +133,15 @@ describe('README examples', () => {
       expect(res.body.data).not.toBeNull();
     },
   );
+
+  test("ActivityExample's window covers today: run again, it counts the examples' log-in and applications", async () => {
+    const example = all.find((e) => e.name === 'ActivityExample')!;
+    const res = await t.graphql(example.query, fillIn(example.variables) as Record<string, unknown>);
+    expect(res.body.errors).toBeUndefined();
+    const summary = (res.body.data as { activitySummary: { totalLogIns: number; totalApplications: number } })
+      .activitySummary;
+    // LogInExample logged in once; CreateLoanExample and CreateLoanUnderProductExample applied for loans.
+    expect(summary.totalLogIns).toBeGreaterThanOrEqual(1);
+    expect(summary.totalApplications).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -72,20 +72,32 @@ def seconds(duration):
     return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
 
 
+def compose_config(environ):
+    return subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "--env-file", env_file, "config"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environ,
+    )
+
+
 env = read_env_file(env_file)
-result = subprocess.run(
-    ["docker-compose", "-f", "docker-compose.yml", "--env-file", env_file, "config"],
-    capture_output=True,
-    text=True,
-    check=False,
-)
+# Staging and production run the image CI scanned and published (tag@digest in API_IMAGE) and build
+# nothing: with API_IMAGE empty, compose must refuse to start rather than fall back to anything. The
+# caller passes the reference to check in the environment (.ci/edge-test.sh: a stand-in of that shape).
+if env_name != "dev" and not env.get("API_IMAGE"):
+    refused = compose_config({k: v for k, v in os.environ.items() if k != "API_IMAGE"})
+    if refused.returncode == 0 or "API_IMAGE" not in refused.stderr:
+        problem(f"compose accepts {env_file} without API_IMAGE: staging and production must refuse to start")
+result = compose_config(dict(os.environ))
 if result.returncode != 0:
     print(result.stderr)
     sys.exit(1)
 config = yaml.safe_load(result.stdout)
 services = config.get("services", {})
 
-for name in ("db", "api", "nginx", "api-direct"):
+for name in ("db", "pgbouncer", "api", "nginx", "api-direct"):
     if name not in services:
         problem(f"service {name} is missing")
 if problems:
@@ -106,10 +118,30 @@ if "pgdata" not in (config.get("volumes") or {}):
 if ports_of(db):
     problem("db publishes a port")
 
-# api: the built image, read-only, tmpfs, limits, waits for a healthy db, migrates, no published port
+# The app image: only api-direct (development profile) builds it, under the name api and worker run;
+# elsewhere it is the published image, pinned by tag and digest.
+built = sorted(name for name, service in services.items() if service.get("build"))
+if built != ["api-direct"]:
+    problem(f"only api-direct (development) may build the image; services with a build section: {built}")
+for name in ("api", "worker"):
+    if name in services and services[name].get("image") != direct.get("image"):
+        problem(f"{name} runs {services[name].get('image')}, not API_IMAGE ({direct.get('image')})")
+api_image = str(api.get("image", ""))
+if env_name != "dev" and not re.fullmatch(
+    r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha256:[0-9a-f]{64}", api_image
+):
+    problem(f"{env_name} api image {api_image!r} is not a published image pinned by tag and digest")
+
+# Every other image: an exact version tag (what Dependabot and a reader see) and the digest (what runs).
+for name, service in sorted(services.items()):
+    image = str(service.get("image", ""))
+    if name in ("api", "worker", "api-direct"):
+        continue
+    if not re.fullmatch(r"[a-z0-9./_-]+:v?[0-9]+\.[0-9]+[A-Za-z0-9_.-]*@sha256:[0-9a-f]{64}", image):
+        problem(f"{name} image {image!r} is not pinned by version tag and digest (name:1.2.3@sha256:...)")
+
+# api: read-only, tmpfs, limits, waits for a healthy db, migrates, no published port
 api_env = api.get("environment") or {}
-if not api.get("build"):
-    problem("api is not built from the Dockerfile")
 if api.get("read_only") is not True:
     problem("api root filesystem is not read-only")
 if not any(str(t).split(":")[0] == "/tmp" for t in api.get("tmpfs", []) or []):
@@ -121,10 +153,41 @@ if ((api.get("depends_on") or {}).get("db") or {}).get("condition") != "service_
     problem("api does not wait for a healthy db")
 if str(api_env.get("MIGRATE_ON_START")).lower() != "true":
     problem("api does not migrate at start")
-if not str(api_env.get("DATABASE_URL", "")).startswith("postgres://") or "@db:5432/" not in api_env.get(
+# Requests through PgBouncer; migrations and the outbox relay's session straight to db (docs/deployment.md "PgBouncer")
+if not str(api_env.get("DATABASE_URL", "")).startswith("postgres://") or "@pgbouncer:5432/" not in api_env.get(
     "DATABASE_URL", ""
 ):
-    problem("api DATABASE_URL does not point at the db service")
+    problem("api DATABASE_URL does not point at the pgbouncer service")
+if "@db:5432/" not in str(api_env.get("DATABASE_DIRECT_URL", "")):
+    problem("api DATABASE_DIRECT_URL does not point at the db service")
+if api_env.get("DATABASE_POOLER") != "pgbouncer":
+    problem(f"api DATABASE_POOLER={api_env.get('DATABASE_POOLER')}, expected pgbouncer")
+for name in ("api", "worker"):
+    if name in services:
+        if ((services[name].get("depends_on") or {}).get("pgbouncer") or {}).get("condition") != "service_healthy":
+            problem(f"{name} does not wait for a healthy pgbouncer")
+pgbouncer = services["pgbouncer"]
+if not (pgbouncer.get("healthcheck") or {}).get("test"):
+    problem("pgbouncer has no healthcheck")
+if ports_of(pgbouncer):
+    problem("pgbouncer publishes a port")
+if ((pgbouncer.get("depends_on") or {}).get("db") or {}).get("condition") != "service_healthy":
+    problem("pgbouncer does not wait for a healthy db")
+ini_mounts = [(src, ro) for src, target, ro in mounts_of(pgbouncer) if target == "/etc/pgbouncer/pgbouncer.ini"]
+if not ini_mounts or not ini_mounts[0][1]:
+    problem("pgbouncer.ini is not mounted read-only at /etc/pgbouncer/pgbouncer.ini")
+else:
+    with open("pgbouncer/pgbouncer.ini", encoding="utf-8") as handle:
+        ini = handle.read()
+    if not re.search(r"(?m)^pool_mode\s*=\s*transaction\s*$", ini):
+        problem("pgbouncer/pgbouncer.ini: pool_mode is not transaction")
+    # The app sends no statement_timeout behind PgBouncer: the server connections must carry the app's.
+    with open("src/config/config.ts", encoding="utf-8") as handle:
+        default_ms = re.search(r"DATABASE_TIMEOUT_DEFAULTS[^=]*=\s*\{\s*statementMs:\s*(\d+)", handle.read()).group(1)
+    want_ms = str(api_env.get("DB_STATEMENT_TIMEOUT_MS") or default_ms)
+    timeout = re.search(r"connect_query\s*=\s*'set statement_timeout = (\d+)'", ini)
+    if not timeout or timeout.group(1) != want_ms:
+        problem(f"pgbouncer/pgbouncer.ini: connect_query does not set statement_timeout = {want_ms} (DB_STATEMENT_TIMEOUT_MS)")
 if api_env.get("APP_ENV") != expected_app_env:
     problem(f"api APP_ENV is {api_env.get('APP_ENV')}, expected {expected_app_env}")
 if ports_of(api):
@@ -177,8 +240,12 @@ if nginx.get("read_only") is not True:
     problem("nginx root filesystem is not read-only")
 if ((nginx.get("depends_on") or {}).get("api") or {}).get("condition") != "service_healthy":
     problem("nginx does not wait for a healthy api")
-if not re.search(r":\d+\.\d+\.\d+", str(nginx.get("image", ""))):
+nginx_version = re.search(r":(\d+)\.(\d+)\.(\d+)", str(nginx.get("image", "")))
+if not nginx_version:
     problem(f"nginx image {nginx.get('image')} is not pinned to a version")
+elif int(nginx_version.group(2)) % 2:
+    # Odd minors are nginx's mainline; production follows the stable line (1.30.x since April 2026).
+    problem(f"nginx image {nginx.get('image')} is a mainline version, not the stable line")
 nginx_env = nginx.get("environment") or {}
 with open("nginx/templates/branchloans.conf.template", encoding="utf-8") as handle:
     template_vars = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", handle.read()))
@@ -210,8 +277,8 @@ except ValueError as error:
     problem(f"backend subnet/address: {error}")
 if api_env.get("TRUST_PROXY") != nginx_ip:
     problem(f"api TRUST_PROXY={api_env.get('TRUST_PROXY')} is not nginx's address {nginx_ip}")
-if set((api.get("networks") or {}).keys()) != {"backend"} or set((db.get("networks") or {}).keys()) != {"backend"}:
-    problem("api and db must be on the backend network only")
+if any(set((s.get("networks") or {}).keys()) != {"backend"} for s in (api, db, pgbouncer)):
+    problem("api, pgbouncer and db must be on the backend network only")
 
 if problems:
     print("\n".join(problems))

@@ -43,7 +43,11 @@ const KEEP_SECONDS = 24 * 3600;
 export class LoginThrottler {
   private attempts = 0;
 
-  constructor(private readonly config: LoginThrottleConfig) {}
+  constructor(
+    private readonly config: LoginThrottleConfig,
+    /** Told of every refused attempt (the metrics' `login_attempts_throttled_total`). */
+    private readonly onThrottled: (scope: 'account' | 'address') => void = () => undefined,
+  ) {}
 
   /**
    * Takes one attempt for `email` (when it can be an account: null otherwise) from `address`, or throws
@@ -55,11 +59,15 @@ export class LoginThrottler {
     const accountKey = request.email === null ? null : `account:${request.email}`;
 
     const byAddress = await this.takeForAddress(em, ipKey);
-    if (!byAddress.allowed) throw new TooManyAttemptsError(byAddress.wait, 'address');
+    if (!byAddress.allowed) {
+      this.onThrottled('address');
+      throw new TooManyAttemptsError(byAddress.wait, 'address');
+    }
     if (accountKey !== null) {
       const byAccount = await this.takeForAccount(em, accountKey);
       if (!byAccount.allowed) {
         await this.release(em, null, ipKey);
+        this.onThrottled('account');
         throw new TooManyAttemptsError(byAccount.wait, 'account');
       }
     }

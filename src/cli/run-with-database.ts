@@ -20,9 +20,9 @@ export function runWithDatabase(
     const embedded = config.databaseUrl
       ? undefined
       : await startEmbeddedPostgres({ ...config.embeddedPostgres, logger });
-    const orm = await MikroORM.init(
-      buildOrmOptions({ clientUrl: config.databaseUrl ?? embedded!.url, poolSize: 2, logger }),
-    );
+    // Maintenance goes straight to PostgreSQL (DATABASE_DIRECT_URL), past a transaction pooler.
+    const clientUrl = config.databaseDirectUrl ?? config.databaseUrl ?? embedded!.url;
+    const orm = await MikroORM.init(buildOrmOptions({ clientUrl, poolSize: 2, logger }));
     try {
       await task(orm, logger, config);
     } finally {

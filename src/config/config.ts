@@ -13,6 +13,13 @@ export interface AppConfig {
   port: number;
   /** Unset: an embedded PostgreSQL is started (never in production). */
   databaseUrl: string | undefined;
+  /**
+   * Straight to PostgreSQL, never through a transaction pooler: migrations, the seed and the outbox relay's
+   * session (advisory lock, LISTEN). Unset: `databaseUrl` (docs/deployment.md "PgBouncer").
+   */
+  databaseDirectUrl: string | undefined;
+  /** What `databaseUrl` reaches: PostgreSQL itself (`none`), or a PgBouncer in transaction pooling mode. */
+  databasePooler: DatabasePooler;
   embeddedPostgres: { port: number; dataDir: string };
   dbPoolSize: number;
   /** What bounds every database call of a request, so that a hung database gives a fast 503 (README "Configuration"). */
@@ -25,6 +32,11 @@ export interface AppConfig {
   healthTimeoutMs: number;
   /** How long a graceful shutdown waits for in-flight requests before closing them. */
   shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM/SIGINT, how long `/health/ready` answers 503 (requests still served) before draining starts,
+   * so that load balancers stop sending traffic first (README "Probes and shutdown").
+   */
+  shutdownReadinessDelayMs: number;
   /** Upper bound on a JSON request body (express `limit` syntax). */
   bodyLimit: string;
   /** Express 'trust proxy': the proxies whose X-Forwarded-* are believed; false believes none. */
@@ -42,7 +54,21 @@ export interface AppConfig {
   outbox: OutboxConfig;
   /** Live updates over WebSocket (README "Live updates (subscriptions)"); fed from the broker (`amqp.url`). */
   subscriptions: SubscriptionsConfig;
+  /** Prometheus metrics (README "Metrics"): off unless a port or a token says where they may be read. */
+  metrics: MetricsConfig;
 }
+
+export interface MetricsConfig {
+  /** A separate listener serving only GET /metrics (never exposed publicly); undefined: none. */
+  port: number | undefined;
+  /** Bind address of that listener. */
+  host: string;
+  /** Bearer token that opens GET /metrics on the public port; undefined: /metrics is not served there. */
+  token: string | undefined;
+}
+
+/** Shorter tokens are refused: /metrics shows traffic and names of operations to whoever holds it. */
+export const METRICS_TOKEN_MIN_LENGTH = 16;
 
 export interface SubscriptionsConfig {
   /** How often an open connection's token is checked again (revocation), besides on every delivered update. */
@@ -178,6 +204,17 @@ export const GRAPHQL_LIMIT_DEFAULTS: GraphQLLimits = {
   maxResponseNodes: 50000,
 };
 
+/**
+ * Staging and production: time for whatever routes traffic here to stop before the server stops accepting:
+ * a terminating pod's endpoint removal reaches kube-proxy and the ingress controller a moment after SIGTERM,
+ * and a balancer polling /health/ready needs its period (5 s in deploy/k8s) times its failure threshold.
+ */
+export const SHUTDOWN_READINESS_DELAY_DEFAULT_MS = 5000;
+
+/** `pgbouncer`: DATABASE_URL is a PgBouncer in transaction mode (docs/deployment.md "PgBouncer"). */
+export const DATABASE_POOLERS = ['none', 'pgbouncer'] as const;
+export type DatabasePooler = (typeof DATABASE_POOLERS)[number];
+
 export const APP_ENVS = ['development', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -250,6 +287,8 @@ const envSchema = z.object({
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   PORT: int(1, 65535).default(8000),
   DATABASE_URL: postgresUrl.optional(),
+  DATABASE_DIRECT_URL: postgresUrl.optional(),
+  DATABASE_POOLER: z.enum(DATABASE_POOLERS).default('none'),
   EMBEDDED_PG_PORT: int(1024, 32767).default(54329),
   EMBEDDED_PG_DIR: z.string().trim().min(1).default('.data/postgres'),
   // Migrating at start holds one connection for its lock while the migrator may use another.
@@ -264,6 +303,8 @@ const envSchema = z.object({
   GRAPHQL_SANDBOX: bool.optional(),
   HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  // Default by APP_ENV (below): 0 in development, where nothing routes by readiness and Ctrl-C should be quick.
+  SHUTDOWN_READINESS_DELAY_MS: int(0, 600000).optional(),
   TRUST_PROXY: trustProxy.optional(),
   // At most a year: a key is a retry handle, not an archive.
   IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 366).default(24),
@@ -328,6 +369,16 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100, 120000).default(10000),
   OUTBOX_BATCH_SIZE: int(1, 10000).default(100),
   OUTBOX_POLL_INTERVAL_MS: int(10, 600000).default(1000),
+  METRICS_PORT: int(1, 65535).optional(),
+  METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(METRICS_TOKEN_MIN_LENGTH, {
+      message: `must be at least ${METRICS_TOKEN_MIN_LENGTH} characters (for example: openssl rand -hex 32)`,
+    })
+    .regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces (it is sent in an HTTP header)' })
+    .optional(),
   BODY_LIMIT: z
     .string()
     .trim()
@@ -355,6 +406,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (isProduction && !e.DATABASE_URL) {
     problems.push('DATABASE_URL: is required when APP_ENV=production (no embedded database in production)');
   }
+  if (e.DATABASE_DIRECT_URL && !e.DATABASE_URL) {
+    problems.push('DATABASE_DIRECT_URL: is set without DATABASE_URL (the embedded database needs neither)');
+  }
+  if (e.DATABASE_POOLER === 'pgbouncer' && !e.DATABASE_DIRECT_URL) {
+    problems.push(
+      'DATABASE_DIRECT_URL: is required when DATABASE_POOLER=pgbouncer (migrations and the outbox relay need a PostgreSQL session, which transaction pooling does not keep)',
+    );
+  }
   const isDevelopment = e.APP_ENV === 'development';
   if (!isDevelopment && !e.JWT_SECRET) {
     problems.push(
@@ -370,6 +429,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(
       'DB_ACQUIRE_TIMEOUT_MS: must be at most DB_QUERY_TIMEOUT_MS (a request waiting for a connection must not outlast one waiting for an answer)',
     );
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (the metrics listener is a separate, non-public port)');
   }
   if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL, ADMIN_PASSWORD: set both or neither');
@@ -401,6 +463,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
+    databasePooler: e.DATABASE_POOLER,
     embeddedPostgres: { port: e.EMBEDDED_PG_PORT, dataDir: path.resolve(cwd, e.EMBEDDED_PG_DIR) },
     dbPoolSize: e.DB_POOL_SIZE,
     dbTimeouts: {
@@ -429,6 +493,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownReadinessDelayMs:
+      e.SHUTDOWN_READINESS_DELAY_MS ?? (isDevelopment ? 0 : SHUTDOWN_READINESS_DELAY_DEFAULT_MS),
     bodyLimit: e.BODY_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     idempotency: { keyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS },
@@ -446,6 +512,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     outbox: { batchSize: e.OUTBOX_BATCH_SIZE, pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
     auth: {
       jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : new Uint8Array(randomBytes(48)),
       jwtSecretGenerated: !e.JWT_SECRET,

@@ -8,6 +8,9 @@ import { buildOrmOptions } from './orm-config';
  */
 const config = loadConfig();
 export default buildOrmOptions({
-  clientUrl: config.databaseUrl ?? `postgres://postgres:postgres@127.0.0.1:${config.embeddedPostgres.port}/branchloans`,
+  clientUrl:
+    config.databaseDirectUrl ??
+    config.databaseUrl ??
+    `postgres://postgres:postgres@127.0.0.1:${config.embeddedPostgres.port}/branchloans`,
   poolSize: 2,
 });

@@ -5,6 +5,7 @@ import { redactDriverErrors } from './driver-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { runMigrations } from './migrate';
 import { buildOrmOptions } from './orm-config';
+import { checkPoolerStatementTimeout } from './pooler';
 import { seedDatabase } from './seed';
 
 export interface Database {
@@ -24,11 +25,22 @@ export async function openDatabase(config: AppConfig, logger: Logger): Promise<D
   }
   let orm: MikroORM | undefined;
   try {
-    if (config.migrateOnStart || config.seed) await prepareSchemaAndData(clientUrl, config, logger);
+    // Schema changes and the seed need a session of their own: straight to PostgreSQL, past any pooler.
+    const directUrl = config.databaseDirectUrl ?? clientUrl;
+    if (config.migrateOnStart || config.seed) await prepareSchemaAndData(directUrl, config, logger);
     orm = await MikroORM.init(
-      buildOrmOptions({ clientUrl, poolSize: config.dbPoolSize, logger, timeouts: config.dbTimeouts }),
+      buildOrmOptions({
+        clientUrl,
+        poolSize: config.dbPoolSize,
+        logger,
+        timeouts: config.dbTimeouts,
+        pooler: config.databasePooler,
+      }),
     );
     redactDriverErrors(orm);
+    if (config.databasePooler === 'pgbouncer') {
+      await checkPoolerStatementTimeout(orm, config.dbTimeouts.statementMs, logger);
+    }
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
     await embedded?.stop().catch(() => undefined);

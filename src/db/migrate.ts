@@ -12,6 +12,10 @@ const MIGRATION_LOCK_KEY = 727_001;
 export async function runMigrations(orm: MikroORM, logger: Logger): Promise<string[]> {
   const connection = orm.em.getConnection();
   const applied = await connection.transactional(async (trx) => {
+    // A migration may rewrite a large table or wait for another instance's lock: never under a request
+    // timeout, not even one the server applies to the role (`ALTER ROLE ... SET statement_timeout`, how a
+    // PgBouncer that cannot run a connect_query gets it: docs/deployment.md "PgBouncer").
+    await connection.execute('set local statement_timeout = 0', [], 'run', trx);
     await connection.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY], 'all', trx);
     const migrations = await orm.getMigrator().up({ transaction: trx });
     return migrations.map((m) => m.name);

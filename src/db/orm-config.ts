@@ -1,7 +1,7 @@
 import { DefaultLogger } from '@mikro-orm/core';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import type { DatabaseTimeouts } from '../config/config';
+import type { DatabasePooler, DatabaseTimeouts } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { textWithoutValues } from '../logging/redaction';
 import { ENTITIES } from './entities';
@@ -17,6 +17,13 @@ export interface OrmSettings {
    * which may legitimately wait longer (a migration waits for another instance's lock).
    */
   timeouts?: DatabaseTimeouts;
+  /**
+   * `pgbouncer`: `clientUrl` is a PgBouncer in transaction mode. It refuses startup parameters it does not
+   * know (statement_timeout among them), and `ignore_startup_parameters` would drop the timeout silently, so
+   * none is sent: the pooler's server connections carry it (docs/deployment.md "PgBouncer", checked at start
+   * by `checkPoolerStatementTimeout`). The client-side `query_timeout` applies either way.
+   */
+  pooler?: DatabasePooler;
 }
 
 /** Without request timeouts: how long a maintenance connection may wait for the pool, and to connect. */
@@ -24,7 +31,7 @@ const MAINTENANCE_ACQUIRE_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 3000;
 
 /** One place that decides how MikroORM talks to PostgreSQL, for the app, the CLI and the tests. */
-export function buildOrmOptions({ clientUrl, poolSize, logger, timeouts }: OrmSettings): Options {
+export function buildOrmOptions({ clientUrl, poolSize, logger, timeouts, pooler }: OrmSettings): Options {
   const acquireTimeoutMillis = timeouts?.acquireMs ?? MAINTENANCE_ACQUIRE_TIMEOUT_MS;
   return defineConfig({
     clientUrl,
@@ -47,7 +54,8 @@ export function buildOrmOptions({ clientUrl, poolSize, logger, timeouts }: OrmSe
         connectionTimeoutMillis: Math.min(CONNECT_TIMEOUT_MS, acquireTimeoutMillis),
         application_name: 'branchloans-gateway',
         // Sent as startup parameters: every connection of the pool has them, whatever runs on it.
-        ...(timeouts ? { statement_timeout: timeouts.statementMs, query_timeout: timeouts.queryMs } : {}),
+        ...(timeouts ? { query_timeout: timeouts.queryMs } : {}),
+        ...(timeouts && pooler !== 'pgbouncer' ? { statement_timeout: timeouts.statementMs } : {}),
       },
       // A failed statement's error message gets its SQL as sent, not re-formatted with bound values inlined
       // (driver-errors.ts then removes the values MikroORM itself writes into the SQL text).

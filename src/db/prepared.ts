@@ -82,6 +82,9 @@ export async function pooledQuery(
   // knex's own statement event, as its runner emits it: listeners (statement counts, tracing) see every read.
   client.emit('query', { method: 'raw', sql: text, bindings: values });
   try {
+    // No `name`: PostgreSQL gets an unnamed statement (parsed with each call; what is prepared once here is the
+    // SQL text). A named one would exist only on the server connection that prepared it, and PgBouncer's
+    // transaction pooling (docs/deployment.md "PgBouncer") hands the next call another one.
     const result = await connection.query({ text, values });
     return result.rows;
   } finally {

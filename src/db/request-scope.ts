@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { sendCancelRequest, type CancellableConnection } from './cancel-request';
 
 /**
  * What one request may do with the connection pool, and how its SQL is stopped.
@@ -10,21 +11,24 @@ import type { MikroORM } from '@mikro-orm/postgresql';
  * - holds at most `maxConnections` pool connections at once: the others wait in the scope's own queue,
  *   not in the pool's, so `/health` and other callers keep getting connections;
  * - can be aborted (deadline, client gone): waiting acquisitions fail, and every connection the request
- *   holds has its running statement cancelled in PostgreSQL (`pg_cancel_backend`, sent on a separate
- *   short-lived connection as knex's own query timeout does) and is then retired from the pool, so a
- *   late cancel can never hit another request's statement on a reused connection.
+ *   holds has its running statement cancelled (the protocol's CancelRequest with the connection's own key,
+ *   which also works through PgBouncer: cancel-request.ts) and is then retired from the pool, so a late
+ *   cancel can never hit another request's statement on a reused connection.
  * Outside a scope (REST, health checks, migrations) nothing changes.
  */
 
-/** A pg connection as knex pools it (`processID` is the backend pid). */
-interface PooledConnection {
-  processID?: number;
+/** A pg connection as knex pools it (its cancel key: `processID`, `secretKey`). */
+interface PooledConnection extends CancellableConnection {
   __knex__disposed?: unknown;
 }
 
 interface KnexClient {
   acquireConnection(): Promise<PooledConnection>;
   releaseConnection(connection: PooledConnection): Promise<void>;
+}
+
+/** What a scope needs of the pool: its own acquire/release, and a way to cancel a connection's statement. */
+interface ScopedPool extends KnexClient {
   cancelQuery(connection: PooledConnection): Promise<unknown>;
 }
 
@@ -36,7 +40,7 @@ export class DatabaseScope {
   private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private acquiring = 0;
   private abortReason: Error | undefined;
-  private client: KnexClient | undefined;
+  private client: ScopedPool | undefined;
   /** Statements cancelled by `abort` (for the log line and the tests). */
   cancelled = 0;
 
@@ -73,7 +77,7 @@ export class DatabaseScope {
   }
 
   /** @internal the wrapped `acquireConnection`. */
-  async acquire(client: KnexClient): Promise<PooledConnection> {
+  async acquire(client: ScopedPool): Promise<PooledConnection> {
     this.client = client;
     if (this.abortReason) throw this.abortReason;
     while (this.inUse >= this.maxConnections) {
@@ -119,10 +123,10 @@ export function installRequestScopes(orm: MikroORM): void {
   const acquire = client.acquireConnection.bind(client);
   const release = client.releaseConnection.bind(client);
   const owners = new WeakMap<PooledConnection, DatabaseScope>();
-  const pool: KnexClient = {
+  const pool: ScopedPool = {
     acquireConnection: acquire,
     releaseConnection: release,
-    cancelQuery: (connection) => client.cancelQuery(connection),
+    cancelQuery: sendCancelRequest,
   };
   client.acquireConnection = async () => {
     const scope = storage.getStore();

@@ -13,7 +13,10 @@ import type { CloudEvent } from './envelope';
 import { UNPUBLISHED_SQL } from './outbox-event.entity';
 
 export interface OutboxRelayOptions {
-  /** The database of the outbox (the relay holds one connection of its own, outside the pool). */
+  /**
+   * The database of the outbox (the relay holds one connection of its own, outside the pool): straight to
+   * PostgreSQL, never through a transaction pooler, which would drop the session lock's and LISTEN's session.
+   */
   databaseUrl: string;
   amqpUrl: string;
   exchange?: string;
@@ -93,6 +96,15 @@ export class OutboxRelay {
   /** True while this relay holds the leader lock. */
   get isLeader(): boolean {
     return this.leader;
+  }
+
+  /**
+   * The relay's own AMQP connection, for `/health/ready`: `standby` until this replica first becomes the leader
+   * (only the leader connects to the broker), then whether that connection is up right now.
+   */
+  get brokerConnection(): 'up' | 'down' | 'standby' {
+    if (!this.amqp) return 'standby';
+    return this.amqp.isConnected() ? 'up' : 'down';
   }
 
   /** Events this relay published (confirmed and marked) since it started. */
@@ -334,7 +346,7 @@ export const NO_AMQP_MESSAGE =
 
 /** Starts the relay when AMQP_URL is set (createApp); without it, says once that events stay in the outbox. */
 export function startOutboxRelay(
-  config: Pick<AppConfig, 'amqp' | 'outbox'>,
+  config: Pick<AppConfig, 'amqp' | 'outbox' | 'databaseDirectUrl'>,
   orm: MikroORM,
   logger: Logger,
 ): OutboxRelay | undefined {
@@ -342,7 +354,8 @@ export function startOutboxRelay(
     logger.info(NO_AMQP_MESSAGE);
     return undefined;
   }
-  const databaseUrl = orm.config.get('clientUrl');
+  // DATABASE_DIRECT_URL: the leader lock and LISTEN live as long as the session (docs/deployment.md "PgBouncer").
+  const databaseUrl = config.databaseDirectUrl ?? orm.config.get('clientUrl');
   if (!databaseUrl) throw new Error('the outbox relay needs the database URL');
   const relay = new OutboxRelay({
     databaseUrl,

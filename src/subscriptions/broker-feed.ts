@@ -79,6 +79,11 @@ export class BrokerFeed {
     this.hub.publish(change);
   }
 
+  /** Whether the broker connection is up right now (`/health/ready` reports it). */
+  get connected(): boolean {
+    return this.connection.isConnected();
+  }
+
   async close(): Promise<void> {
     await this.channel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);

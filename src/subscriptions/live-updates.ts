@@ -13,6 +13,8 @@ export interface LiveUpdates {
   plugin: ApolloServerPlugin<RequestContext>;
   /** Closes the sockets (if the drain has not), ends the subscriptions, closes the broker connection. */
   close(): Promise<void>;
+  /** Whether the feed's broker connection is up; undefined without AMQP_URL (`/health/ready`). */
+  brokerConnected(): boolean | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function startLiveUpdates(deps: Omit<LiveServerDeps, 'root'>): Prom
   let closing: Promise<void> | undefined;
   return {
     plugin: server.drainPlugin(),
+    brokerConnected: () => feed?.connected,
     close: () => {
       closing ??= (async () => {
         await server.dispose();

@@ -4,6 +4,7 @@ import { parseEnvelope, type CloudEvent } from '../events/envelope';
 import type { Logger } from '../logging/logger';
 import { isDatabaseUnavailable } from '../common/error-mapping';
 import { MalformedEventError } from '../notifications/notification.messages';
+import type { MessageOutcome } from '../metrics/worker-metrics';
 import { retryStep, type WorkQueue } from './topology';
 
 /** Headers the worker sets on the copies it republishes (README "Notifications worker"). */
@@ -38,6 +39,7 @@ export function attemptOf(message: ConsumeMessage): number {
  * queue of its back-off step (attempt + 1) or, after `maxAttempts` deliveries, to the dead-letter queue, and the
  * original is acked only once the broker has confirmed the copy. A body that is not an event of ours, or an event
  * that lacks what its type promises, goes to the dead-letter queue at once: no retry could change it.
+ * Resolves with how the message was settled (the worker's metrics count it).
  */
 export async function handleMessage(
   channel: ConfirmChannel,
@@ -46,7 +48,7 @@ export async function handleMessage(
   handler: MessageHandler,
   worker: WorkerConfig,
   logger: Logger,
-): Promise<void> {
+): Promise<MessageOutcome> {
   const attempt = attemptOf(message);
   let event: CloudEvent;
   try {
@@ -55,29 +57,36 @@ export async function handleMessage(
   } catch (error) {
     logger.error({ queue: queue.name, reason: reasonOf(error) }, 'malformed message: dead-lettered');
     await republish(channel, message, queue.dlq, attempt, `malformed: ${reasonOf(error)}`);
-    return ack(channel, message);
+    ack(channel, message);
+    return 'dead_lettered';
   }
   const log = logger.child({ queue: queue.name, eventId: event.id, type: event.type, attempt });
   try {
     await handler({ event, body: message.content, attempt });
     ack(channel, message);
+    return 'acked';
   } catch (error) {
     const reason = reasonOf(error);
+    let outcome: MessageOutcome;
     if (isDatabaseUnavailable(error)) {
       // The database is down or too slow: not this event's fault. Retried later without using up an attempt, so
       // that an outage longer than the back-off dead-letters nothing.
       const step = retryStep(worker, queue, attempt);
       log.warn({ reason, retryInMs: step.delayMs }, 'database unavailable: retrying the event later');
       await republish(channel, message, step.queue, attempt, reason);
+      outcome = 'deferred';
     } else if (error instanceof MalformedEventError || attempt >= worker.maxAttempts) {
       log.error({ reason }, `event failed ${attempt} time(s): dead-lettered`);
       await republish(channel, message, queue.dlq, attempt, reason);
+      outcome = 'dead_lettered';
     } else {
       const step = retryStep(worker, queue, attempt);
       log.warn({ reason, retryInMs: step.delayMs }, 'event failed: retrying');
       await republish(channel, message, step.queue, attempt + 1, reason);
+      outcome = 'retried';
     }
     ack(channel, message);
+    return outcome;
   }
 }
 

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import type { AddressInfo } from 'node:net';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { AppConfig } from '../config/config';
 import { isDatabaseUnavailable } from '../common/error-mapping';
@@ -5,6 +7,7 @@ import { openDatabase, type Database } from '../db/database';
 import { embeddedPostgresUrl } from '../db/embedded-postgres';
 import { withLogSerializers } from '../logging/error-serializer';
 import { createLogger, type Logger } from '../logging/logger';
+import { createWorkerMetrics } from '../metrics/worker-metrics';
 import { assertEventsExchange, openAmqpConnection } from '../messaging/amqp';
 import { notificationHandler } from '../notifications/notification.handler';
 import { webhookHandler } from '../webhooks/webhook.delivery';
@@ -21,12 +24,16 @@ export class WorkerConfigurationError extends Error {
 
 export interface Worker {
   queues: { notifications: WorkQueue; webhooks: WorkQueue };
+  /** Where GET /metrics is served (METRICS_PORT); undefined without it. */
+  metricsAddress(): AddressInfo | undefined;
   /** Stops consuming, lets the messages in hand finish (and be acked), then closes RabbitMQ and the database. */
   close(): Promise<void>;
 }
 
 export interface StartWorkerOptions {
   logger?: Logger;
+  /** Replaces METRICS_PORT (0: a free port; tests), when METRICS_PORT is set. */
+  metricsPort?: number;
 }
 
 /**
@@ -58,6 +65,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     }
     throw error;
   }
+  // README "Metrics": on METRICS_PORT only (the worker has no other port).
+  const metrics = createWorkerMetrics(config.metrics, logger);
+  metrics?.watchDatabase(database.orm);
   const queues = {
     notifications: workQueue(config.worker, 'notifications'),
     webhooks: workQueue(config.worker, 'webhooks'),
@@ -114,7 +124,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       }
       return;
     }
+    const startedAt = performance.now();
     const work = handleMessage(ch, message, queue, handler, config.worker, logger)
+      .then((outcome) => metrics?.observe(queue.name, outcome, (performance.now() - startedAt) / 1000))
       .catch((error: unknown) => {
         // Not settled (the channel went away mid-way): the broker redelivers it, which changes nothing.
         logger.warn({ err: error, queue: queue.name }, 'message left unsettled: it will be redelivered');
@@ -125,7 +137,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
 
   try {
     await channel.waitForConnect();
+    await metrics?.listen(options.metricsPort);
   } catch (error) {
+    await metrics?.close().catch(() => undefined);
     await channel.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await database.close().catch(() => undefined);
@@ -135,6 +149,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   let closing: Promise<void> | undefined;
   return {
     queues,
+    metricsAddress: () => metrics?.address(),
     close: () => {
       closing ??= (async () => {
         stopping = true;
@@ -146,6 +161,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         await channel.close().catch(() => undefined);
         await connection.close().catch(() => undefined);
         await database.close();
+        await metrics?.close();
         logger.info('worker stopped');
       })();
       return closing;
