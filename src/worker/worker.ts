@@ -113,6 +113,10 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     },
   });
 
+  // amqp-connection-manager emits a failed setup (the connection dropped mid-way, a queue declared with other
+  // arguments) as 'error' and retries with the next connection; unheard, it would end the process.
+  channel.on('error', (error: unknown) => logger.warn({ err: error }, 'worker channel error'));
+
   function onMessage(ch: ConfirmChannel, message: ConsumeMessage | null, queue: WorkQueue, handler: MessageHandler) {
     if (message === null) return; // the broker cancelled the consumer (queue deleted): the next setup consumes again
     if (stopping) {
@@ -128,8 +132,15 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     const work = handleMessage(ch, message, queue, handler, config.worker, logger)
       .then((outcome) => metrics?.observe(queue.name, outcome, (performance.now() - startedAt) / 1000))
       .catch((error: unknown) => {
-        // Not settled (the channel went away mid-way): the broker redelivers it, which changes nothing.
-        logger.warn({ err: error, queue: queue.name }, 'message left unsettled: it will be redelivered');
+        // Not settled: the copy to a retry or dead-letter queue was refused, or the channel went away mid-way.
+        // Back to its queue (on a live channel a message never acked would hold a prefetch slot for ever; on a
+        // closed one the broker redelivers it anyway). Handlers are idempotent: a second delivery changes nothing.
+        logger.warn({ err: error, queue: queue.name }, 'message not settled: requeued for redelivery');
+        try {
+          ch.nack(message, false, true);
+        } catch {
+          // channel closed: redelivered anyway
+        }
       })
       .finally(() => inFlight.delete(work));
     inFlight.add(work);

@@ -93,6 +93,20 @@ test("without DATABASE_URL it uses the app's embedded PostgreSQL, and says so wh
   expect(run.output()).toContain(`the app's embedded PostgreSQL does not answer on port ${port}`);
 });
 
+test('a queue the broker refuses to declare (other arguments) does not end the worker: it logs, retries, then consumes', async () => {
+  // Declared by someone else with other arguments: the worker's declaration fails with PRECONDITION_FAILED.
+  const clash = `${broker.prefix}.notifications`;
+  await broker.channel.assertQueue(clash, { durable: true, arguments: { 'x-max-length': 5 } });
+  const run = launch();
+  await waitFor('the channel error logged', async () => run.output().includes('worker channel error'), 30000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(run.child.exitCode).toBeNull();
+  await broker.channel.deleteQueue(clash);
+  await waitFor('the worker consuming', async () => run.output().includes('worker consuming'), 30000);
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toBe(0);
+}, 90000);
+
 test('killed (SIGKILL) in the middle of a batch and restarted: no duplicate notification, no webhook delivered twice', async () => {
   const borrower = await createBorrower(orm.em);
   // APP_ENV=development for the endpoint rules: the receiver is on 127.0.0.1 over http.
