@@ -1,6 +1,7 @@
 import { Decimal } from '../common/decimal';
 import { UserErrorCode, ValidationError, type FieldProblem } from '../common/errors';
 import { LOAN_LIMITS } from '../loans/loan-limits';
+import { minorUnitsOf } from '../schedule/minor-units';
 import type { LoanProductView } from './loan-product.view';
 
 /** What a loan application says, already valid on its own (`validateCreateLoan`). */
@@ -29,7 +30,15 @@ export function applyProduct(
     });
   } else {
     const amount = new Decimal(terms.amount);
-    if (amount.lt(product.minPrincipal) || amount.gt(product.maxPrincipal)) {
+    // A schedule is in the currency's minor units: an amount it cannot hold would be disbursed without one.
+    const places = minorUnitsOf(product.currency);
+    if (amount.decimalPlaces() > places) {
+      problems.push({
+        field: 'amount',
+        code: UserErrorCode.TOO_PRECISE,
+        message: `must have at most ${places} decimal places in ${product.currency} (never rounded)`,
+      });
+    } else if (amount.lt(product.minPrincipal) || amount.gt(product.maxPrincipal)) {
       problems.push({
         field: 'amount',
         code: UserErrorCode.OUT_OF_RANGE,

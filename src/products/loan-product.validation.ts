@@ -11,8 +11,8 @@ export const PRODUCT_LIMITS = {
   maxDescriptionLength: 1000,
   minTermMonths: 1,
   maxTermMonths: 360,
-  /** Nominal annual rate, percent. */
-  maxRatePercent: 1000,
+  /** Nominal annual rate, percent: no higher than a loan may carry, so every product's offer can be taken. */
+  maxRatePercent: LOAN_LIMITS.maxAprPercent,
   /** A percentage fee is a share of the principal. */
   maxFeePercent: 100,
   scale: 2,
@@ -53,7 +53,7 @@ export interface ValidProductFields {
 
 type CurrentProduct = Pick<
   Required<ValidProductFields>,
-  'currency' | 'minPrincipal' | 'maxPrincipal' | 'minTermMonths' | 'maxTermMonths'
+  'currency' | 'minPrincipal' | 'maxPrincipal' | 'minTermMonths' | 'maxTermMonths' | 'feeKind' | 'feeValue'
 >;
 
 /**
@@ -177,6 +177,12 @@ export function validateProductFields(command: ProductFieldsCommand, current?: C
     const maxTerm = out.maxTermMonths ?? current?.maxTermMonths;
     if (minTerm !== undefined && maxTerm !== undefined && minTerm > maxTerm) {
       fail('minTermMonths', UserErrorCode.OUT_OF_RANGE, `must be at most maxTermMonths (${maxTerm})`);
+    }
+    // A fixed fee above the smallest principal could not be priced (financingOptions) nor scheduled (disbursement).
+    const feeKind = out.feeKind !== undefined ? out.feeKind : current?.feeKind;
+    const feeValue = out.feeValue !== undefined ? out.feeValue : current?.feeValue;
+    if (feeKind === FeeKind.FIXED && feeValue && min !== undefined && parseDecimal(feeValue)!.gt(parseDecimal(min)!)) {
+      fail('fee.value', UserErrorCode.OUT_OF_RANGE, `a fixed fee must be at most minPrincipal (${min})`);
     }
   }
   if (problems.length > 0) throw new ValidationError(problems);

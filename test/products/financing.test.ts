@@ -255,6 +255,29 @@ describe('createLoan with a productId', () => {
     expect(res.body.data.createLoan).toEqual({ loan: null, userErrors: [{ field, code }] });
   });
 
+  test('an amount with more decimals than the product currency has is TOO_PRECISE (it could get no schedule)', async () => {
+    const vnd = await createProduct(t, {
+      code: 'VND-WHOLE',
+      name: 'Whole dong',
+      currency: 'VND',
+      minPrincipal: '1000',
+      maxPrincipal: '40000',
+      minTermMonths: 3,
+      maxTermMonths: 12,
+      interestRateApr: '20',
+      interestMethod: 'DECLINING_BALANCE',
+      repaymentFrequency: 'MONTHLY',
+    });
+    const amount = (value: string) => ({ amount: value, currencyCode: 'VND' });
+    const res = await apply({ productId: vnd.id, amount: amount('2500.50') });
+    expect(res.body.data.createLoan).toEqual({
+      loan: null,
+      userErrors: [{ field: ['input', 'amount', 'amount'], code: 'TOO_PRECISE' }],
+    });
+    const whole = await apply({ productId: vnd.id, amount: amount('2500') });
+    expect(whole.body.data.createLoan.userErrors).toEqual([]);
+  });
+
   test('the edges of the ranges and the same rate are accepted', async () => {
     for (const input of [
       { amount: kes('5000.00'), termMonths: 3, interestRateApr: '24' },

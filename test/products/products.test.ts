@@ -98,7 +98,7 @@ describe('createLoanProduct', () => {
     ['minTermMonths above maxTermMonths', { minTermMonths: 13 }, 'minTermMonths', 'OUT_OF_RANGE'],
     ['an unknown currency', { currency: 'ABC' }, 'currency', 'INVALID'],
     ['a malformed code', { code: 'KES STARTER' }, 'code', 'INVALID'],
-    ['a rate above 1000', { interestRateApr: '1000.01' }, 'interestRateApr', 'OUT_OF_RANGE'],
+    ['a rate above 100 (more than a loan may carry)', { interestRateApr: '100.01' }, 'interestRateApr', 'OUT_OF_RANGE'],
     ['a negative rate', { interestRateApr: '-0.01' }, 'interestRateApr', 'OUT_OF_RANGE'],
     ['a term of 0 months', { minTermMonths: 0 }, 'minTermMonths', 'OUT_OF_RANGE'],
     ['a term of 361 months', { maxTermMonths: 361 }, 'maxTermMonths', 'OUT_OF_RANGE'],
@@ -117,12 +117,35 @@ describe('createLoanProduct', () => {
   test.each([
     ['min equal to max principal and term (the edge is allowed)', { minPrincipal: '20000.00', minTermMonths: 12 }],
     ['rate 0', { interestRateApr: '0' }],
-    ['rate 1000', { interestRateApr: '1000' }],
+    ['rate 100', { interestRateApr: '100' }],
+    ['a fixed fee equal to minPrincipal', { originationFee: { kind: 'FIXED', value: '1000.00' } }],
     ['terms 1..360', { minTermMonths: 1, maxTermMonths: 360 }],
     ['a 100% fee', { originationFee: { kind: 'PERCENT', value: '100' } }],
   ])('%s is accepted', async (_title, overrides) => {
     const res = await create(productInput(overrides));
     expect(errorsOf(res, 'createLoanProduct')).toEqual([]);
+  });
+
+  test('a fixed fee above minPrincipal is refused on create and on an update that lowers minPrincipal', async () => {
+    const res = await create(productInput({ originationFee: { kind: 'FIXED', value: '1000.01' } }));
+    expect(errorsOf(res, 'createLoanProduct')).toEqual([
+      {
+        field: ['input', 'originationFee', 'value'],
+        code: 'OUT_OF_RANGE',
+        message: 'a fixed fee must be at most minPrincipal (1000.00)',
+      },
+    ]);
+    const product = await createProduct(t, productInput({ originationFee: { kind: 'FIXED', value: '500.00' } }));
+    const update = await gql(UPDATE, {
+      input: { id: product.id, minPrincipal: '400.00', expectedVersion: product.version },
+    });
+    expect(errorsOf(update, 'updateLoanProduct')).toEqual([
+      {
+        field: ['input', 'originationFee', 'value'],
+        code: 'OUT_OF_RANGE',
+        message: 'a fixed fee must be at most minPrincipal (400.00)',
+      },
+    ]);
   });
 
   test('fee values: a percentage above 100 and a negative fixed fee are refused', async () => {
