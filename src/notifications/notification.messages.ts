@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from '../events/envelope';
 import { moneyText } from '../repayments/allocation';
 import { parseDecimal } from '../common/decimal';
+import { isUuid } from '../common/ids';
 import { NotificationKind } from './notification.entity';
 
 /** A notification to write for one event: whose, what it says, and which loan it is about. */
@@ -97,14 +98,18 @@ export function notificationFor(event: CloudEvent): NotificationDraft | null {
   const currency = text(data, 'currency');
   if (parseDecimal(amount) === null) throw new MalformedEventError('data.amount is not a decimal');
   if (!/^[A-Z]{3}$/.test(currency)) throw new MalformedEventError('data.currency is not a currency code');
+  let { title } = spec;
   let message = spec.says(formatAmount(amount, currency));
+  if (event.type === 'loan.status.disbursed' && data.fromStatus === 'REPAID') {
+    // Not a second disbursement: a reversed repayment reopened a repaid loan (README "Repayments").
+    title = 'Loan reopened';
+    message = `Your loan of ${formatAmount(amount, currency)} is open again: a repayment was reversed`;
+  }
   const reason = data.reason;
   if (event.type === 'loan.status.rejected' || event.type === 'repayment.reversed') {
     message += typeof reason === 'string' && reason.trim() !== '' ? `: ${reason.trim()}` : '';
   }
-  return { userId: borrowerId, kind: spec.kind, title: spec.title, message, loanId: isUuid(loanId) ? loanId : null };
+  return { userId: borrowerId, kind: spec.kind, title, message, loanId: isUuid(loanId) ? loanId : null };
 }
-
-const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 export const newNotificationId = (): string => randomUUID();
