@@ -10,6 +10,7 @@ import { Migration20261203170000RepaymentSchedules } from './Migration2026120317
 import { Migration20261203180000PortfolioRollup } from './Migration20261203180000PortfolioRollup';
 import { Migration20261203190000OutboxEvents } from './Migration20261203190000OutboxEvents';
 import { Migration20261203191000NotificationsAndWebhooks } from './Migration20261203191000NotificationsAndWebhooks';
+import { Migration20261203200000LoanProductTerms } from './Migration20261203200000LoanProductTerms';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled and TypeScript runs see the same
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261203180000PortfolioRollup', class: Migration20261203180000PortfolioRollup },
   { name: 'Migration20261203190000OutboxEvents', class: Migration20261203190000OutboxEvents },
   { name: 'Migration20261203191000NotificationsAndWebhooks', class: Migration20261203191000NotificationsAndWebhooks },
+  { name: 'Migration20261203200000LoanProductTerms', class: Migration20261203200000LoanProductTerms },
 ];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Check, Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { User } from '../users/user.entity';
 import { LoanProduct } from '../products/loan-product.entity';
+import { FeeKind, InterestMethod, RepaymentFrequency } from '../products/loan-product.enums';
 import { LoanStatus } from './loan-status';
 import { LOAN_LIMITS } from './loan-limits';
 
@@ -25,8 +26,20 @@ import { LOAN_LIMITS } from './loan-limits';
   name: 'loans_interest_rate_apr_range',
   expression: `interest_rate_apr is null or (interest_rate_apr >= 0 and interest_rate_apr <= ${LOAN_LIMITS.maxAprPercent})`,
 })
+@Check({ name: 'loans_fee', expression: '(fee_kind is null) = (fee_value is null)' })
 export class Loan {
-  [OptionalProps]?: 'status' | 'termMonths' | 'interestRateApr' | 'product' | 'createdAt' | 'updatedAt' | 'version';
+  [OptionalProps]?:
+    | 'status'
+    | 'termMonths'
+    | 'interestRateApr'
+    | 'product'
+    | 'interestMethod'
+    | 'repaymentFrequency'
+    | 'feeKind'
+    | 'feeValue'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'version';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -60,6 +73,23 @@ export class Loan {
   /** Annual percentage rate, numeric(5,2), as a string. */
   @Property({ type: 'decimal', precision: 5, scale: 2, nullable: true })
   interestRateApr: string | null = null;
+
+  /**
+   * The product's terms when the loan was applied for (null without a product): the schedule built at
+   * disbursement uses these, so a later edit of the product does not change what this loan owes. Lazy: read
+   * only where a schedule is built, not by every page of loans.
+   */
+  @Enum({ items: () => InterestMethod, nullable: true, lazy: true })
+  interestMethod: InterestMethod | null = null;
+
+  @Enum({ items: () => RepaymentFrequency, nullable: true, lazy: true })
+  repaymentFrequency: RepaymentFrequency | null = null;
+
+  @Enum({ items: () => FeeKind, nullable: true, lazy: true })
+  feeKind: FeeKind | null = null;
+
+  @Property({ type: 'decimal', precision: 12, scale: 2, nullable: true, lazy: true })
+  feeValue: string | null = null;
 
   @Property({ type: 'datetime', length: 3 })
   createdAt: Date = new Date();

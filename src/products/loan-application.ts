@@ -20,7 +20,10 @@ export interface ApplicationTerms {
 export function applyProduct(
   product: LoanProductView,
   terms: ApplicationTerms,
-): { termMonths: number; interestRateApr: string } {
+): Pick<LoanProductView, 'interestMethod' | 'repaymentFrequency' | 'feeKind' | 'feeValue'> & {
+  termMonths: number;
+  interestRateApr: string;
+} {
   const problems: FieldProblem[] = [];
   if (terms.currency !== product.currency) {
     problems.push({
@@ -69,5 +72,13 @@ export function applyProduct(
     });
   }
   if (problems.length > 0) throw new ValidationError(problems);
-  return { termMonths, interestRateApr: new Decimal(product.interestRateApr).toFixed(LOAN_LIMITS.scale) };
+  // The loan keeps the product's terms as they are now (README "Loan products and financing options").
+  return {
+    termMonths,
+    interestRateApr: new Decimal(product.interestRateApr).toFixed(LOAN_LIMITS.scale),
+    interestMethod: product.interestMethod,
+    repaymentFrequency: product.repaymentFrequency,
+    feeKind: product.feeKind,
+    feeValue: product.feeValue,
+  };
 }

@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { ManualClock } from '../support/clock';
 import { createBorrower, createLoan } from '../support/factories';
 import { LoanStatus } from '../../src/loans/loan-status';
+import { borrowerHeaders, createProduct, productInput } from '../products/support';
 import { approveAndDisburse, disbursedLoan, gqlOf, LOAN_REPAYMENT_STATE, recordInput, RECORD } from './support';
 
 /**
@@ -123,6 +124,46 @@ describe('the schedule stored at disbursement', () => {
       { currency: 'PHP', interestRateApr: '30.00', repaymentFrequency: 'WEEKLY' },
     );
     const rows = rowsOf((await scheduleOf(loan.id)).schedule);
+    expect(rows).toHaveLength(13);
+    expect(rows[0]).toEqual([1, '2025-01-13', '371.48', '28.85', '0.00', '400.33']);
+    expect(rows[12]).toEqual([13, '2025-04-07', '398.00', '2.30', '0.00', '400.30']);
+  });
+
+  test('a product edited between application and disbursement: the loan keeps the terms it was applied under', async () => {
+    clock.set('2025-01-06T23:59:59.999Z');
+    const product = await createProduct(t, {
+      ...productInput({ currency: 'PHP', interestRateApr: '30.00', repaymentFrequency: 'WEEKLY' }),
+    });
+    const borrower = await borrowerHeaders(t);
+    const applied = await gql(
+      `mutation ($input: CreateLoanInput!) { createLoan(input: $input) { loan { id } userErrors { code } } }`,
+      {
+        input: {
+          borrowerId: borrower.id,
+          productId: product.id,
+          amount: { amount: '5000.00', currencyCode: 'PHP' },
+          termMonths: 3,
+        },
+      },
+    );
+    const loanId = applied.body.data.createLoan.loan.id as string;
+    // The admin changes everything the schedule depends on but the rate (which the loan stores as its own).
+    const edit = await gql(
+      `mutation ($input: UpdateLoanProductInput!) { updateLoanProduct(input: $input) { userErrors { code message } } }`,
+      {
+        input: {
+          id: product.id,
+          expectedVersion: product.version,
+          interestMethod: 'FLAT',
+          repaymentFrequency: 'MONTHLY',
+          originationFee: { kind: 'FIXED', value: '250.00' },
+        },
+      },
+    );
+    expect(edit.body.data.updateLoanProduct.userErrors).toEqual([]);
+    await approveAndDisburse(t, loanId);
+    // The same 13 weekly installments, no fee, as the WEEKLY product above: the terms at application.
+    const rows = rowsOf((await scheduleOf(loanId)).schedule);
     expect(rows).toHaveLength(13);
     expect(rows[0]).toEqual([1, '2025-01-13', '371.48', '28.85', '0.00', '400.33']);
     expect(rows[12]).toEqual([13, '2025-04-07', '398.00', '2.30', '0.00', '400.30']);
