@@ -96,11 +96,6 @@ export interface EventDataMap {
   'user.role_changed': UserRoleChangedData;
 }
 
-/** The routing key of an event on `branchloans.events`: its type. */
-export function routingKeyOf(type: EventType): string {
-  return type;
-}
-
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
 }

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
@@ -21,7 +22,6 @@ export interface NotificationView {
   readAt: Date | null;
 }
 
-export const NOTIFICATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SORT = 'notifications:CREATED_AT:DESC';
 const VIEW = ['id', 'kind', 'title', 'message', 'loanId', 'createdAt', 'readAt'] as const;
 
@@ -44,7 +44,7 @@ export async function findNotificationPage(
   const qb = where('n').select([...VIEW]);
   if (hasCursor) {
     const cursor = decodeCursor(args.after!, SORT);
-    if (!isInstantKey(cursor.key) || !NOTIFICATION_ID.test(cursor.id)) {
+    if (!isInstantKey(cursor.key) || !isUuid(cursor.id)) {
       throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
     }
     qb.andWhere('(n.created_at, n.id) < (?, ?)', [cursor.key, cursor.id]);

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer } from '../auth/viewer';
 import type { Page } from '../common/cursor';
@@ -6,7 +7,6 @@ import { Notification } from './notification.entity';
 import {
   countUnread,
   findNotificationPage,
-  NOTIFICATION_ID,
   type NotificationListArgs,
   type NotificationView,
 } from './notification.queries';
@@ -58,7 +58,7 @@ export class NotificationService {
       ]);
     }
     // A malformed id names no notification: like an unknown one, it is left out (and cannot reach SQL as a uuid).
-    const wanted = ids === null ? null : [...new Set(ids.filter((id) => NOTIFICATION_ID.test(id)))];
+    const wanted = ids === null ? null : [...new Set(ids.filter((id) => isUuid(id)))];
     if (wanted !== null && wanted.length === 0) return 0;
     return this.em.transactional((em) =>
       em.nativeUpdate(

@@ -22,10 +22,6 @@ export class LoanChangeHub {
     return stream;
   }
 
-  get size(): number {
-    return this.subscribers.size;
-  }
-
   /** Ends every subscription (shutdown). */
   close(): void {
     for (const subscriber of [...this.subscribers]) subscriber.end();

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
@@ -33,7 +34,6 @@ export interface WebhookDeliveryView {
   attemptedAt: Date;
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ENDPOINT_SORT = 'webhookEndpoints:CREATED_AT:DESC';
 const DELIVERY_SORT = 'webhookDeliveries:ID:DESC';
 const ENDPOINT_VIEW = ['id', 'url', 'eventTypes', 'description', 'enabled', 'createdAt', 'updatedAt'] as const;
@@ -57,7 +57,7 @@ export async function findEndpointPage(em: EntityManager, args: PageArgs): Promi
   const qb = em.createQueryBuilder(WebhookEndpoint, 'e').select([...ENDPOINT_VIEW]);
   if (hasCursor) {
     const cursor = decodeCursor(args.after!, ENDPOINT_SORT);
-    if (!isInstantKey(cursor.key) || !UUID.test(cursor.id)) {
+    if (!isInstantKey(cursor.key) || !isUuid(cursor.id)) {
       throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
     }
     qb.andWhere('(e.created_at, e.id) < (?, ?)', [cursor.key, cursor.id]);

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids';
 import { randomUUID } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { requireAdmin, type Viewer } from '../auth/viewer';
@@ -7,7 +8,6 @@ import { WebhookEndpoint } from './webhook-endpoint.entity';
 import {
   findDeliveryPage,
   findEndpointPage,
-  UUID,
   webhookEndpointView,
   type PageArgs,
   type WebhookDeliveryView,
@@ -59,7 +59,7 @@ export class WebhookService {
   async update(command: UpdateWebhookEndpointCommand): Promise<WebhookEndpointView> {
     requireAdmin(this.viewer);
     const { id, enabled, ...fields } = command;
-    if (!UUID.test(id)) throw new NotFoundError('WebhookEndpoint', id, 'id');
+    if (!isUuid(id)) throw new NotFoundError('WebhookEndpoint', id, 'id');
     const valid = validateWebhookFields(fields, this.policy, true);
     if (enabled === null) {
       throw new ValidationError([{ field: 'enabled', code: UserErrorCode.INVALID, message: 'must be true or false' }]);
@@ -80,7 +80,7 @@ export class WebhookService {
   /** Deletes an endpoint and its delivery log; to stop deliveries but keep the log, disable it instead. */
   async delete(id: string): Promise<string> {
     requireAdmin(this.viewer);
-    if (!UUID.test(id)) throw new NotFoundError('WebhookEndpoint', id, 'id');
+    if (!isUuid(id)) throw new NotFoundError('WebhookEndpoint', id, 'id');
     return this.em.transactional(async (em) => {
       const deleted = await em.nativeDelete(WebhookEndpoint, { id });
       if (deleted === 0) throw new NotFoundError('WebhookEndpoint', id, 'id');
@@ -96,7 +96,7 @@ export class WebhookService {
   /** The delivery log of one endpoint; null for an unknown endpoint. */
   async deliveries(endpointId: string, args: PageArgs): Promise<Page<WebhookDeliveryView> | null> {
     requireAdmin(this.viewer);
-    if (!UUID.test(endpointId)) return null;
+    if (!isUuid(endpointId)) return null;
     const exists = await this.em.count(WebhookEndpoint, { id: endpointId });
     if (exists === 0) return null;
     return findDeliveryPage(this.em, endpointId, args);
