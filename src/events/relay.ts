@@ -173,6 +173,9 @@ export class OutboxRelay {
         connectionString: this.options.databaseUrl,
         application_name: 'branchloans-outbox-relay',
         keepAlive: true,
+        // A database host that does not answer must not hold stop() (and the process's shutdown) for the OS's
+        // TCP connect timeout: the loop gives up this attempt, sees `stopping` and ends.
+        connectionTimeoutMillis: 10_000,
         statement_timeout: 30_000,
         query_timeout: 35_000,
       });
