@@ -68,7 +68,7 @@ export type CreateLoanProductInput = {
   /** Optional; 1..255 printable ASCII characters, a random UUID is best. Retrying with the same key and the same input replays the first answer and creates nothing; the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). Keys are per caller and kept for IDEMPOTENCY_KEY_TTL_HOURS (default 24). */
   idempotencyKey?: string | null | undefined;
   interestMethod: InterestMethod;
-  /** Percent, 0..1000. */
+  /** Percent, 0..100. */
   interestRateApr: string;
   maxPrincipal: string;
   maxTermMonths: number;
