@@ -1,16 +1,20 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CloudEvent } from '../events/envelope';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../events/catalog';
 import type { Logger } from '../logging/logger';
 import { claimEvent, isProcessed } from '../worker/processed-events';
 import { signWebhook } from './webhook.signature';
-import { checkDeliveryTarget, type WebhookUrlPolicy } from './webhook.url';
+import { guardedLookup, webhookUrlProblem, type Resolver, type WebhookUrlPolicy } from './webhook.url';
 
 export const WEBHOOKS_CONSUMER = 'webhooks';
 
 export interface DeliverySettings {
   timeoutMs: number;
   policy: WebhookUrlPolicy;
+  /** Name resolution for the delivery sockets (default: the system's); tests pass their own. */
+  resolve?: Resolver;
 }
 
 interface Target {
@@ -47,32 +51,25 @@ export async function postEvent(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    await checkDeliveryTarget(target.url, settings.policy);
+    const problem = webhookUrlProblem(target.url, settings.policy);
+    if (problem) throw new Error(`url ${problem}`);
     const timestamp = Math.floor(Date.now() / 1000);
-    const response = await fetch(target.url, {
-      method: 'POST',
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(settings.timeoutMs),
-      headers: {
-        'Content-Type': CLOUDEVENTS_CONTENT_TYPE,
-        'User-Agent': 'branchloans-webhooks/1',
-        'Webhook-Id': event.id,
-        'Webhook-Timestamp': String(timestamp),
-        'Webhook-Signature': signWebhook(target.secret, timestamp, body),
-      },
+    const status = await post(new URL(target.url), body, settings, {
+      'Content-Type': CLOUDEVENTS_CONTENT_TYPE,
+      'User-Agent': 'branchloans-webhooks/1',
+      'Webhook-Id': event.id,
+      'Webhook-Timestamp': String(timestamp),
+      'Webhook-Signature': signWebhook(target.secret, timestamp, body),
     });
-    // The body is not read (nor logged): only the status matters.
-    await response.body?.cancel().catch(() => undefined);
-    const succeeded = response.status >= 200 && response.status < 300;
+    const succeeded = status >= 200 && status < 300;
     const error = succeeded
       ? null
-      : response.status >= 300 && response.status < 400
-        ? `redirect (${response.status}) not followed`
-        : `HTTP ${response.status}`;
-    return { statusCode: response.status, durationMs: elapsed(), error, succeeded };
+      : status >= 300 && status < 400
+        ? `redirect (${status}) not followed`
+        : `HTTP ${status}`;
+    return { statusCode: status, durationMs: elapsed(), error, succeeded };
   } catch (error) {
-    // AbortSignal.timeout rejects with a DOMException, which is not an Error instance on every Node version.
+    // The request's AbortSignal.timeout fires as an AbortError (a DOMException, not an Error on every Node version).
     const name = (error as { name?: unknown } | null)?.name;
     const timedOut = name === 'TimeoutError' || name === 'AbortError';
     const reason = timedOut
@@ -82,6 +79,32 @@ export async function postEvent(
         : String(error);
     return { statusCode: null, durationMs: elapsed(), error: reason.slice(0, 500), succeeded: false };
   }
+}
+
+/**
+ * One POST with node's HTTP client, whose socket resolves the host through `guardedLookup` (the address checked
+ * is the address connected to). The timeout covers everything: name resolution, connection, TLS, the answer's
+ * status line. Resolves to the status code; the body is never read (nor logged): only the status matters.
+ */
+function post(url: URL, body: Buffer, settings: DeliverySettings, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, 'Content-Length': String(body.length) },
+        lookup: guardedLookup(settings.policy, settings.resolve),
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      },
+      (response) => {
+        resolve(response.statusCode ?? 0);
+        response.destroy();
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /**

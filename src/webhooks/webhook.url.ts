@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import dns, { type LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Where webhooks may go (README "Partner webhooks"). Outside APP_ENV=development: https only, and never to a
@@ -29,6 +29,10 @@ for (const [net, bits] of [
 for (const [net, bits] of [
   ['::', 128],
   ['::1', 128],
+  // NAT64 and 6to4 carry an IPv4 address inside: they can reach an internal IPv4 network through a gateway.
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -48,7 +52,7 @@ export function isInternalAddress(address: string): boolean {
   return INTERNAL.check(address, 'ipv4');
 }
 
-/** The problem with a URL, or null when it may receive webhooks. Checks the text only (see `checkDeliveryTarget`). */
+/** The problem with a URL, or null when it may receive webhooks. Checks the text only; the addresses a name resolves to are checked when the delivery connects (`guardedLookup`). */
 export function webhookUrlProblem(value: string, policy: WebhookUrlPolicy): string | null {
   let url: URL;
   try {
@@ -69,17 +73,43 @@ export function webhookUrlProblem(value: string, policy: WebhookUrlPolicy): stri
 
 const isLocalName = (host: string) => /(^|\.)(localhost|local|internal)$/i.test(host) || !host.includes('.');
 
+/** How host names are resolved (node's `dns.lookup` with `all: true`); tests pass their own. */
+export type Resolver = (
+  hostname: string,
+  family: number,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemResolver: Resolver = (hostname, family, callback) => dns.lookup(hostname, { all: true, family }, callback);
+
 /**
- * Checked again before every delivery, on the addresses the host name resolves to now (a name may be pointed at
- * an internal address after the endpoint was registered). Throws with the reason.
+ * The `lookup` of the delivery's socket: the addresses a name resolves to are checked at connection time, and
+ * the socket connects only to an address that passed. Checking first and letting the HTTP client resolve the
+ * name again would let a partner's DNS answer a public address to the check and an internal one to the
+ * connection. undefined in development (local receivers allowed), where node's own lookup is used.
  */
-export async function checkDeliveryTarget(value: string, policy: WebhookUrlPolicy): Promise<void> {
-  const problem = webhookUrlProblem(value, policy);
-  if (problem) throw new Error(`url ${problem}`);
-  if (policy.allowInsecure) return;
-  const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
-  if (addresses.some((a) => isInternalAddress(a.address))) {
-    throw new Error('url resolves to a loopback, private or internal address');
-  }
+export function guardedLookup(
+  policy: WebhookUrlPolicy,
+  resolve: Resolver = systemResolver,
+): LookupFunction | undefined {
+  if (policy.allowInsecure) return undefined;
+  return (hostname, options, callback) => {
+    resolve(hostname, options.family === 4 || options.family === 6 ? options.family : 0, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      if (addresses.length === 0) return callback(lookupError(hostname, 'ENOTFOUND', 'has no address'), '', 0);
+      if (addresses.some((a) => isInternalAddress(a.address))) {
+        return callback(
+          lookupError(hostname, 'EINTERNAL', 'url resolves to a loopback, private or internal address'),
+          '',
+          0,
+        );
+      }
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
+}
+
+function lookupError(hostname: string, code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(code === 'ENOTFOUND' ? `${hostname} ${message}` : message), { code, hostname });
 }

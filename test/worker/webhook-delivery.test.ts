@@ -1,3 +1,4 @@
+import { guardedLookup, type Resolver } from '../../src/webhooks/webhook.url';
 import { randomUUID } from 'node:crypto';
 import { postEvent } from '../../src/webhooks/webhook.delivery';
 import { verifyWebhook } from '../../src/webhooks/webhook.signature';
@@ -271,5 +272,48 @@ describe('one POST (postEvent)', () => {
       error: expect.stringMatching(/loopback, private/),
     });
     expect(r.received).toHaveLength(0);
+  });
+
+  test('outside development the socket connects only to addresses checked at connection time (no DNS rebinding)', async () => {
+    const r = await receiver(() => ({ status: 200 }));
+    const port = new URL(r.url).port;
+    // The name passes the text check; the resolver then answers loopback, as a partner's DNS could after the check.
+    const asked: string[] = [];
+    const rebinding: Resolver = (hostname, _family, callback) => {
+      asked.push(hostname);
+      callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    };
+    const result = await postEvent(
+      { id: randomUUID(), url: `https://hooks.partner.example.com:${port}/in`, secret: 'whsec_x' },
+      event,
+      body,
+      { timeoutMs: 1000, policy: { allowInsecure: false }, resolve: rebinding },
+    );
+    expect(asked).toEqual(['hooks.partner.example.com']);
+    expect(result).toMatchObject({
+      statusCode: null,
+      succeeded: false,
+      error: 'url resolves to a loopback, private or internal address',
+    });
+    expect(r.received).toHaveLength(0);
+  });
+
+  test('guardedLookup refuses NAT64, 6to4 and mixed answers, passes public ones, and is off in development', async () => {
+    const answer = (addresses: { address: string; family: number }[]) =>
+      new Promise<unknown>((resolve) => {
+        const lookup = guardedLookup({ allowInsecure: false }, (_h, _f, cb) => cb(null, addresses))!;
+        lookup('hooks.partner.example.com', { all: true }, (error, result) => resolve(error ? error.message : result));
+      });
+    const refused = 'url resolves to a loopback, private or internal address';
+    expect(await answer([{ address: '64:ff9b::a00:1', family: 6 }])).toBe(refused);
+    expect(await answer([{ address: '2002:a00:1::1', family: 6 }])).toBe(refused);
+    expect(
+      await answer([
+        { address: '93.184.216.34', family: 4 },
+        { address: '10.0.0.5', family: 4 },
+      ]),
+    ).toBe(refused);
+    expect(await answer([{ address: '93.184.216.34', family: 4 }])).toEqual([{ address: '93.184.216.34', family: 4 }]);
+    expect(guardedLookup({ allowInsecure: true })).toBeUndefined();
   });
 });
