@@ -40,7 +40,8 @@ interface OutboxRow {
 
 /**
  * The one lock that makes a relay the leader. Per database: replicas sharing a database share it.
- * `hashtext` of a fixed name, so that it cannot collide with the migrator's numeric lock.
+ * A single 64-bit key (`hashtext` of a fixed name, 779121376), not the migrator's nor the first admin's fixed
+ * keys; per-user locks take the two-key form, whose key space is separate, so no user id can collide with it.
  */
 const LEADER_LOCK_SQL = `select pg_try_advisory_lock(hashtext('branchloans.outbox_relay')) as locked`;
 const NOTIFY_CHANNEL = 'outbox_events';

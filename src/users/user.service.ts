@@ -57,10 +57,16 @@ export class UserService {
         // Role changes of one user run one after another (a lock on the user's id for this transaction), and
         // the role is read again under it: two concurrent grants record ONE change, and the audit rows and
         // `user.role_changed` events of one user are numbered in the order they happened. Not a row lock, so
-        // it cannot deadlock with the admins' row locks below.
+        // it cannot deadlock with the admins' row locks below. The two-key form: its key space is not the one of
+        // the single-key locks (the relay's leader lock, the first admin's), so no user id can collide with them.
         await em
           .getConnection()
-          .execute('select pg_advisory_xact_lock(hashtext(?))', [`user-role:${id}`], 'all', em.getTransactionContext());
+          .execute(
+            "select pg_advisory_xact_lock(hashtext('branchloans.user_role'), hashtext(?))",
+            [id],
+            'all',
+            em.getTransactionContext(),
+          );
         user = await em.findOneOrFail(User, { id }, { refresh: true });
       }
       const fromRole = user.role;
