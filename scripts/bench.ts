@@ -15,7 +15,8 @@
  * BENCH_LOANS (100,10000,1000000: the three database sizes), BENCH_ONLY (a regular expression over the keys:
  * health, rest_loan, rest_list, rest_create, gql_loans, gql_loan, gql_users, rest_stats_10k, gql_stats_10k,
  * rest_stats_1M, gql_stats_1M, stream, keyset), BENCH_SECONDARY (1: the keyset deep-page check; 0 skips it),
- * BENCH_DOCS (1: write docs/performance.md), BENCH_BUDGET_MINUTES (30: abort past it).
+ * BENCH_DOCS (1: write docs/performance.md), BENCH_BUDGET_MINUTES (30: abort past it), BENCH_METRICS (1: the
+ * gateway runs with METRICS_PORT as deployed; 0 without metrics, to measure what they cost).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -150,8 +151,9 @@ async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: str
       ADMIN_EMAIL: admin.email,
       ADMIN_PASSWORD: admin.password,
       // As deployed (Kubernetes and compose set METRICS_PORT): every request pays its metrics (README "Metrics").
-      METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: String(await freePort()),
+      ...(process.env.BENCH_METRICS === '0'
+        ? {}
+        : { METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) }),
     },
   });
   const url = `http://127.0.0.1:${port}`;
