@@ -73,6 +73,16 @@ describe('request logging', () => {
     ]);
   });
 
+  test('answered orchestrator probes log at debug (no line at info); the legacy /health still logs', async () => {
+    lines.length = 0;
+    await request(app.httpServer).get('/health/live').expect(200);
+    await request(app.httpServer).get('/health/ready').expect(200);
+    await request(app.httpServer).get('/health').expect(200);
+    expect(requestLines().map((l): [number, string] => [l.level as number, l.req.path as string])).toEqual([
+      [30, '/health'],
+    ]);
+  });
+
   test('an internal error: masked for the client, logged with its stack and the request id', async () => {
     const connection = app.orm.em.getConnection();
     await connection.execute('alter table loans rename column created_at to created_at_x');

@@ -4,6 +4,9 @@ import { pinoHttp } from 'pino-http';
 import type { RequestContext } from '../context/request-context';
 import type { Logger } from '../logging/logger';
 
+/** The orchestrator probes (README "Probes and shutdown"); the legacy `/health` keeps its line per request. */
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
+
 /** Accept a caller's X-Request-ID only when it is a sane token, so logs cannot be forged or flooded. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -20,8 +23,16 @@ export function requestLogging(logger: Logger) {
       res.setHeader('X-Request-ID', id);
       return id;
     },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    // A kubelet probes every few seconds per pod: answered probes log at debug, not as a line per probe. A probe
+    // that fails still logs (warn or error), and readiness logs its own changes (src/health/readiness.ts).
+    customLogLevel: (req, res, error) =>
+      error || res.statusCode >= 500
+        ? 'error'
+        : res.statusCode >= 400
+          ? 'warn'
+          : PROBE_PATHS.has(originalUrl(req))
+            ? 'debug'
+            : 'info',
     customSuccessMessage: (req, res, responseTime) =>
       `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
