@@ -104,6 +104,9 @@ async function repaymentPayload(work: () => Promise<RepaymentResult>) {
  * mutations. Loans reach a caller only through the scoped loan service (a borrower's own, an admin's all);
  * each field checks it again, as `Loan.history` does. One batched statement per field kind per page of loans.
  */
+/** Fields computed from a loan's whole schedule read its installments: costed as that many items. */
+const SCHEDULE_READ_COST = 1 + LIST_SIZES.installments;
+
 @Resolver(() => LoanType)
 export class LoanRepaymentFieldsResolver {
   @FieldResolver(() => [InstallmentType], {
@@ -120,6 +123,8 @@ export class LoanRepaymentFieldsResolver {
   @FieldResolver(() => AmountBreakdownType, {
     nullable: true,
     description: 'What is still owed over the schedule (reversals taken into account); null without a schedule.',
+    // Computed from the whole schedule (the batched read `schedule` makes): costed as reading it.
+    complexity: SCHEDULE_READ_COST,
   })
   async outstanding(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<AmountBreakdownType | null> {
     const rows = await this.installments(loan, ctx);
@@ -129,6 +134,8 @@ export class LoanRepaymentFieldsResolver {
   @FieldResolver(() => InstallmentType, {
     nullable: true,
     description: 'The oldest installment not fully paid; null when all are paid, or without a schedule.',
+    // Computed from the whole schedule (the batched read `schedule` makes): costed as reading it.
+    complexity: SCHEDULE_READ_COST,
   })
   async nextInstallment(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<InstallmentType | null> {
     const next = nextInstallmentOf(await this.installments(loan, ctx));
@@ -139,6 +146,8 @@ export class LoanRepaymentFieldsResolver {
     nullable: true,
     description:
       'Days from the oldest unpaid due date to today (UTC); 0 when nothing unpaid is past due; null without a schedule.',
+    // Computed from the whole schedule (the batched read `schedule` makes): costed as reading it.
+    complexity: SCHEDULE_READ_COST,
   })
   async daysPastDue(@Root() loan: LoanView, @Ctx() ctx: RequestContext): Promise<number | null> {
     const rows = await this.installments(loan, ctx);

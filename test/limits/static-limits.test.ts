@@ -133,6 +133,10 @@ describe('extensions.cost', () => {
     ['nested connections multiply', 13, '{ users(first: 2) { edges { node { loans(first: 3) { totalCount } } } } }'],
     // loans: 1 + 1 x (edges 1 + node 1 + history (1 + 5 x id 1))
     ['a loan with its history', 9, '{ loans(first: 1) { edges { node { history { id } } } } }'],
+    // loans: 1 + 10 x (edges 1 + node 1 + daysPastDue 13): computed from the whole schedule, costed as reading it
+    ['a figure computed from each schedule', 151, '{ loans(first: 10) { edges { node { daysPastDue } } } }'],
+    // loans: 1 + 2 x (edges 1 + node 1 + schedule (1 + 12 x number 1))
+    ['a page of schedules', 31, '{ loans(first: 2) { edges { node { schedule { number } } } } }'],
   ])('%s costs %d', async (_name, cost, query) => {
     const res = await t.graphql(query);
     expect(res.body.errors).toBeUndefined();
