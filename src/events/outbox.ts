@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toFixedScale } from '../common/decimal';
-import { minorUnitsOf } from '../schedule/minor-units';
+import { moneyText } from '../repayments/allocation';
 import type { Loan } from '../loans/loan.entity';
 import type { LoanStatus } from '../loans/loan-status';
 import type { Repayment } from '../repayments/repayment.entity';
@@ -53,11 +53,12 @@ export function recordLoanApplied(em: EntityManager, loan: Loan): CloudEvent<'lo
   const data: LoanAppliedData = {
     loanId: loan.id,
     borrowerId: loan.borrower.id,
-    amount: decimalString(loan.amount, 2),
+    // As numeric(12,2) stores it ("500.5" -> "500.50"): an entity keeps the value it was given until reloaded.
+    amount: toFixedScale(loan.amount, 2),
     currency: loan.currency,
     productId: loan.product?.id ?? null,
     termMonths: loan.termMonths,
-    interestRateApr: loan.interestRateApr === null ? null : decimalString(loan.interestRateApr, 2),
+    interestRateApr: loan.interestRateApr === null ? null : toFixedScale(loan.interestRateApr, 2),
     status: 'PENDING',
   };
   return recordEvent(em, 'loan.applied', loan.id, data);
@@ -78,7 +79,7 @@ export function recordLoanStatusChanged(
     fromStatus: statusName(change.from),
     toStatus: statusName(change.to),
     reason: change.reason,
-    amount: decimalString(loan.amount, 2),
+    amount: toFixedScale(loan.amount, 2),
     currency: loan.currency,
     version: change.version,
   };
@@ -97,27 +98,12 @@ export function recordRepaymentEvent(
     repaymentId: repayment.id,
     loanId: loan.id,
     borrowerId: loan.borrower.id,
-    amount: repaymentAmount(repayment),
+    // In its currency's minor units (KES "1200.00", VND "50000"), as GraphQL shows it.
+    amount: moneyText(repayment.amount, repayment.currency),
     currency: repayment.currency,
     reference: repayment.reference,
     paidAt: repayment.paidAt.toISOString(),
     reason: type === 'repayment.reversed' ? reason : null,
   };
   return recordEvent(em, type, loan.id, data);
-}
-
-/** As the loan's numeric(12,2) stores it ("500.5" -> "500.50"): an entity keeps the value it was given until reloaded. */
-function decimalString(value: string, scale: number): string {
-  return toFixedScale(value, scale);
-}
-
-/** A repayment's amount in its currency's minor units (KES "1200.00", VND "50000"), as GraphQL shows it. */
-function repaymentAmount(repayment: Repayment): string {
-  let scale = 4; // the column's scale, for a currency the calculator does not know (it cannot have been lent)
-  try {
-    scale = minorUnitsOf(repayment.currency);
-  } catch {
-    // keep 4
-  }
-  return toFixedScale(repayment.amount, scale);
 }

@@ -1,5 +1,10 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { openAmqpConnection, type AmqpConnectionManager, type ChannelWrapper } from '../messaging/amqp';
+import {
+  assertEventsExchange,
+  openAmqpConnection,
+  type AmqpConnectionManager,
+  type ChannelWrapper,
+} from '../messaging/amqp';
 import type { Logger } from '../logging/logger';
 import type { LoanChangeHub } from './change-hub';
 import { LOAN_CHANGE_BINDINGS, loanChangeFromCloudEvent } from './loan-change';
@@ -30,8 +35,7 @@ export class BrokerFeed {
       name: 'subscriptions',
       json: false,
       setup: async (channel: Channel) => {
-        // The same declaration as messaging/amqp.ts `assertEventsExchange` (durable topic), with the configured name.
-        await channel.assertExchange(options.exchange, 'topic', { durable: true });
+        await assertEventsExchange(channel, options.exchange);
         const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
         for (const pattern of LOAN_CHANGE_BINDINGS) await channel.bindQueue(queue, options.exchange, pattern);
         await channel.consume(queue, (message) => this.receive(message), { noAck: true });

@@ -1,5 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import type { WorkerConfig } from '../config/config';
+import { LOAN_CHANGE_BINDINGS } from '../subscriptions/loan-change';
 
 /**
  * The worker's RabbitMQ topology (README "Notifications worker"), declared by the worker at every (re)connect:
@@ -22,8 +23,9 @@ export interface WorkQueue {
   retries: Map<number, string>;
 }
 
+/** Notifications follow what happens to loans: the same events live updates follow (subscriptions/loan-change.ts). */
 export const CONSUMER_BINDINGS: Record<'notifications' | 'webhooks', string[]> = {
-  notifications: ['loan.#', 'repayment.#'],
+  notifications: [...LOAN_CHANGE_BINDINGS],
   webhooks: ['#'],
 };
 
