@@ -1,7 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
-import { InvalidArgumentError } from '../common/errors';
-import { isInstantKey } from '../common/input-rules';
+import { clampPageSize, decodeInstantCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import type { Role } from '../users/role';
 import { ApiKey } from './api-key.entity';
 import { API_KEY_ID } from './api-key.secret';
@@ -44,10 +42,7 @@ export async function findApiKeyPage(em: EntityManager, args: ApiKeyListArgs): P
   const hasCursor = args.after !== null && args.after !== undefined;
   const qb = em.createQueryBuilder(ApiKey, 'k').select([...VIEW_PROPERTIES]);
   if (hasCursor) {
-    const cursor = decodeCursor(args.after!, SORT);
-    if (!isInstantKey(cursor.key) || !API_KEY_ID.test(cursor.id)) {
-      throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
-    }
+    const cursor = decodeInstantCursor(args.after!, SORT, (id) => API_KEY_ID.test(id));
     qb.andWhere('(k.created_at, k.id) < (?, ?)', [cursor.key, cursor.id]);
   }
   qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]).limit(limit + 1);

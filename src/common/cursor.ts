@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import { textProblem } from './input-rules';
+import { isInstantKey, textProblem } from './input-rules';
 
 /** What a keyset cursor holds: the sort it belongs to, the sort key of the row, and its id. */
 export interface CursorPayload {
@@ -38,6 +38,18 @@ export function decodeCursor(cursor: string, expectedSort: string, argument = 'a
     throw invalid();
   }
   return { sort: parsed[0], key: parsed[1], id: parsed[2] };
+}
+
+/**
+ * A cursor of a list ordered by creation instant, then id (`(created_at, id)` keysets): decoded, with its key an
+ * instant and its id one this list could have written (`isId`), or INVALID_ARGUMENT on `after`.
+ */
+export function decodeInstantCursor(after: string, sort: string, isId: (id: string) => boolean): CursorPayload {
+  const cursor = decodeCursor(after, sort);
+  if (!isInstantKey(cursor.key) || !isId(cursor.id)) {
+    throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
+  }
+  return cursor;
 }
 
 export const PAGE_SIZE = { default: 20, min: 1, max: 100 } as const;

@@ -1,8 +1,6 @@
 import { isUuid } from '../common/ids';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
-import { InvalidArgumentError } from '../common/errors';
-import { isInstantKey } from '../common/input-rules';
+import { clampPageSize, decodeInstantCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { Notification, type NotificationKind } from './notification.entity';
 
 export interface NotificationListArgs {
@@ -43,10 +41,7 @@ export async function findNotificationPage(
   };
   const qb = where('n').select([...VIEW]);
   if (hasCursor) {
-    const cursor = decodeCursor(args.after!, SORT);
-    if (!isInstantKey(cursor.key) || !isUuid(cursor.id)) {
-      throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
-    }
+    const cursor = decodeInstantCursor(args.after!, SORT, isUuid);
     qb.andWhere('(n.created_at, n.id) < (?, ?)', [cursor.key, cursor.id]);
   }
   qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]).limit(limit + 1);

@@ -1,7 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
-import { InvalidArgumentError } from '../common/errors';
-import { isInstantKey } from '../common/input-rules';
+import { clampPageSize, decodeInstantCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { LoanProduct, PRODUCT_ID_PREFIX } from './loan-product.entity';
 import type { LoanProductView } from './loan-product.view';
 
@@ -34,10 +32,7 @@ export async function findProductPage(em: EntityManager, args: LoanProductListAr
   const qb = em.createQueryBuilder(LoanProduct, 'p').select('*');
   if (!args.includeArchived) qb.andWhere({ active: true });
   if (hasCursor) {
-    const cursor = decodeCursor(args.after!, SORT);
-    if (!isInstantKey(cursor.key) || cursor.id.length > 32) {
-      throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
-    }
+    const cursor = decodeInstantCursor(args.after!, SORT, (id) => id.length <= 32);
     qb.andWhere('(p.created_at, p.id) > (?, ?)', [cursor.key, cursor.id]);
   }
   qb.orderBy([{ createdAt: 'asc' }, { id: 'asc' }]).limit(limit + 1);

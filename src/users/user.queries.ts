@@ -1,7 +1,5 @@
 import type { EntityManager, QueryBuilder } from '@mikro-orm/postgresql';
-import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
-import { InvalidArgumentError } from '../common/errors';
-import { isInstantKey } from '../common/input-rules';
+import { clampPageSize, decodeInstantCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { isSet } from '../loans/loan.queries';
 import { User } from './user.entity';
 import { USER_VIEW_PROPERTIES, type UserView } from './user.view';
@@ -72,10 +70,7 @@ export async function findUserPage(em: EntityManager, args: UserListArgs): Promi
   const hasCursor = args.after !== null && args.after !== undefined;
   let cursor: { key: string; id: string } | undefined;
   if (hasCursor) {
-    cursor = decodeCursor(args.after!, SORT);
-    if (!isInstantKey(cursor.key) || cursor.id.length > 64) {
-      throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
-    }
+    cursor = decodeInstantCursor(args.after!, SORT, (id) => id.length <= 64);
   }
   let rows: UserView[];
   if (isUnfiltered(args.filter)) {

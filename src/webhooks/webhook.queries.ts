@@ -1,8 +1,7 @@
 import { isUuid } from '../common/ids';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { clampPageSize, decodeCursor, encodeCursor, toPage, type Page } from '../common/cursor';
+import { clampPageSize, decodeCursor, decodeInstantCursor, encodeCursor, toPage, type Page } from '../common/cursor';
 import { InvalidArgumentError } from '../common/errors';
-import { isInstantKey } from '../common/input-rules';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
@@ -56,10 +55,7 @@ export async function findEndpointPage(em: EntityManager, args: PageArgs): Promi
   const hasCursor = args.after !== null && args.after !== undefined;
   const qb = em.createQueryBuilder(WebhookEndpoint, 'e').select([...ENDPOINT_VIEW]);
   if (hasCursor) {
-    const cursor = decodeCursor(args.after!, ENDPOINT_SORT);
-    if (!isInstantKey(cursor.key) || !isUuid(cursor.id)) {
-      throw new InvalidArgumentError('after', '"after" is not a cursor returned by this list');
-    }
+    const cursor = decodeInstantCursor(args.after!, ENDPOINT_SORT, isUuid);
     qb.andWhere('(e.created_at, e.id) < (?, ?)', [cursor.key, cursor.id]);
   }
   qb.orderBy([{ createdAt: 'desc' }, { id: 'desc' }]).limit(limit + 1);
