@@ -1,19 +1,6 @@
-import {
-  Arg,
-  Args,
-  ArgsType,
-  Authorized,
-  Ctx,
-  Field,
-  FieldResolver,
-  Int,
-  Mutation,
-  Query,
-  Resolver,
-  Root,
-} from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { PageArgs } from '../graphql/common-types';
 import { connectionCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
 import { Role } from '../users/role';
@@ -29,15 +16,6 @@ import {
 } from './api-key.types';
 import type { ApiKeyView } from './api-key.view';
 
-@ArgsType()
-class ApiKeysArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-}
-
 @Resolver(() => ApiKeyType)
 export class ApiKeyResolver {
   @Authorized(Role.ADMIN)
@@ -45,7 +23,7 @@ export class ApiKeyResolver {
     description: 'Every API key, newest first, revoked and expired ones included (never a secret). Admins only.',
     complexity: connectionCost,
   })
-  async apiKeys(@Args(() => ApiKeysArgs) args: ApiKeysArgs, @Ctx() ctx: RequestContext): Promise<ApiKeyConnection> {
+  async apiKeys(@Args(() => PageArgs) args: PageArgs, @Ctx() ctx: RequestContext): Promise<ApiKeyConnection> {
     return ApiKeyConnection.from(await ctx.services.apiKeys.list(args));
   }
 

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { ArgsType, Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import type { ClassType } from 'type-graphql';
 import type { Page, PageInfoData } from '../common/cursor';
 import { UserErrorCode } from '../common/errors';
@@ -120,3 +120,13 @@ export const PAGE_ARGS_DESCRIPTION = {
   first: 'Page size, clamped to 1..100.',
   after: 'A cursor from a previous page.',
 };
+
+/** `first` and `after` of every connection field; a list with more arguments extends it. */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
+  after?: string | null;
+}

@@ -7,14 +7,13 @@ import {
   Field,
   FieldResolver,
   ID,
-  Int,
   Mutation,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { Money, PageArgs } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { UserType } from '../users/user.types';
@@ -49,13 +48,7 @@ import {
 } from './loan.types';
 
 @ArgsType()
-export class LoansArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-
+export class LoansArgs extends PageArgs {
   @Field(() => LoanFilter, { nullable: true })
   filter?: LoanFilter | null;
 

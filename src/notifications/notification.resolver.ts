@@ -1,18 +1,6 @@
-import {
-  Arg,
-  Args,
-  ArgsType,
-  Authorized,
-  Ctx,
-  Field,
-  FieldResolver,
-  Int,
-  Mutation,
-  Resolver,
-  Root,
-} from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { PageArgs } from '../graphql/common-types';
 import { connectionCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
 import { UserType } from '../users/user.types';
@@ -20,13 +8,7 @@ import type { UserView } from '../users/user.view';
 import { MarkNotificationsReadInput, MarkNotificationsReadPayload, NotificationConnection } from './notification.types';
 
 @ArgsType()
-class NotificationsArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-
+class NotificationsArgs extends PageArgs {
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'True: unread ones only.' })
   unreadOnly?: boolean | null;
 }

@@ -7,14 +7,13 @@ import {
   Field,
   FieldResolver,
   ID,
-  Int,
   Mutation,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { Money, PageArgs } from '../graphql/common-types';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
 import { objectAnswer } from '../idempotency/idempotency.service';
@@ -38,13 +37,7 @@ import {
 } from './loan-product.types';
 
 @ArgsType()
-class LoanProductsArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-
+class LoanProductsArgs extends PageArgs {
   @Field(() => Boolean, {
     nullable: true,
     defaultValue: false,

@@ -1,21 +1,9 @@
-import {
-  Arg,
-  Args,
-  ArgsType,
-  Authorized,
-  Ctx,
-  Field,
-  FieldResolver,
-  Int,
-  Mutation,
-  Resolver,
-  Root,
-} from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from 'type-graphql';
 import { canSeeBorrower } from '../auth/viewer';
 import { utcToday } from '../common/clock';
 import { Decimal } from '../common/decimal';
 import type { RequestContext } from '../context/request-context';
-import { Money, PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { Money, PageArgs } from '../graphql/common-types';
 import { connectionCost, LIST_SIZES, listCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
 import { LoanType } from '../loans/loan.types';
@@ -42,15 +30,6 @@ import {
   ReverseRepaymentInput,
   ReverseRepaymentPayload,
 } from './repayment.types';
-
-@ArgsType()
-class RepaymentsArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-}
 
 /** Where the service's domain fields live in the mutations' GraphQL input. */
 const REPAYMENT_FIELDS: Record<string, string[]> = {
@@ -160,7 +139,7 @@ export class LoanRepaymentFieldsResolver {
   })
   async repayments(
     @Root() loan: LoanView,
-    @Args(() => RepaymentsArgs) args: RepaymentsArgs,
+    @Args(() => PageArgs) args: PageArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<RepaymentConnection> {
     if (!canSeeBorrower(ctx.viewer, loan.borrower.id)) {

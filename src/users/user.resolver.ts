@@ -7,14 +7,13 @@ import {
   Field,
   FieldResolver,
   ID,
-  Int,
   Mutation,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { PageArgs } from '../graphql/common-types';
 import { mutationPayload } from '../graphql/mutation';
 import { objectAnswer } from '../idempotency/idempotency.service';
 import { connectionCost } from '../graphql/limits/cost';
@@ -33,13 +32,7 @@ import {
 } from './user.types';
 
 @ArgsType()
-class UsersArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-
+class UsersArgs extends PageArgs {
   @Field(() => UserFilter, { nullable: true })
   filter?: UserFilter | null;
 }

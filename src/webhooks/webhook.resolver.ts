@@ -1,6 +1,6 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../context/request-context';
-import { PAGE_ARGS_DESCRIPTION } from '../graphql/common-types';
+import { PageArgs } from '../graphql/common-types';
 import { connectionCost } from '../graphql/limits/cost';
 import { mutationPayload } from '../graphql/mutation';
 import { Role } from '../users/role';
@@ -17,16 +17,7 @@ import {
 } from './webhook.types';
 
 @ArgsType()
-class WebhookPageArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: PAGE_ARGS_DESCRIPTION.first })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: PAGE_ARGS_DESCRIPTION.after })
-  after?: string | null;
-}
-
-@ArgsType()
-class WebhookDeliveriesArgs extends WebhookPageArgs {
+class WebhookDeliveriesArgs extends PageArgs {
   @Field(() => ID)
   endpointId!: string;
 }
@@ -39,7 +30,7 @@ export class WebhookResolver {
     description: 'Every webhook endpoint, newest first, disabled ones included (never a secret). Admins only.',
     complexity: connectionCost,
   })
-  async webhookEndpoints(@Args(() => WebhookPageArgs) args: WebhookPageArgs, @Ctx() ctx: RequestContext) {
+  async webhookEndpoints(@Args(() => PageArgs) args: PageArgs, @Ctx() ctx: RequestContext) {
     return WebhookEndpointConnection.from(await ctx.services.webhooks.list(args));
   }
 
