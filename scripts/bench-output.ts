@@ -15,6 +15,8 @@ import {
   scalingTable,
   streamTable,
   summarise,
+  targetRows,
+  targetsTable,
   type CaseRounds,
   type KeysetReport,
   type StreamReport,
@@ -24,7 +26,16 @@ export interface RunRecord {
   date: Date;
   minutes: number;
   commit: string;
-  machine: { cpu: string; cpus: number; node: string; postgres: string; database: string; pinned: boolean };
+  machine: {
+    cpu: string;
+    cpus: number;
+    node: string;
+    /** node's flags for both servers: the image's CMD (scripts/bench-support.ts `imageNodeFlags`). */
+    nodeFlags: readonly string[];
+    postgres: string;
+    database: string;
+    pinned: boolean;
+  };
   settings: {
     seconds: number;
     warmupSeconds: number;
@@ -62,9 +73,14 @@ function scalings(run: RunRecord) {
 /** The Markdown sections: failed checks (if any), the ratios, the statistics' scaling, memory, keyset. */
 export function reportSections(run: RunRecord): string[] {
   const scaled = scalings(run);
+  const summaries = run.cases.map(summarise);
+  const targets = targetRows(summaries, scaled, run.stream, run.rssTargetMb);
   return [
     run.checkFailures.length ? `## CHECKS FAILED\n\n${run.checkFailures.map((f) => `- ${f}`).join('\n')}` : '',
-    `## Gateway ÷ raw reference\n\n${casesTable(run.cases.map(summarise))}`,
+    targets.length
+      ? `## Targets (issue 10's acceptance list): ${targets.filter((t) => t.met).length} of ${targets.length} met\n\n${targetsTable(targets)}`
+      : '',
+    `## Gateway ÷ raw reference\n\n${casesTable(summaries)}`,
     scaled.length ? `## Statistics: latency as the table grows (p50)\n\n${scalingTable(scaled)}` : '',
     run.stream ? `## Streamed list: memory\n\n${streamTable(run.stream)}` : '',
     run.keyset
@@ -86,6 +102,7 @@ export function benchResult(run: RunRecord): unknown {
     minutes: round3(run.minutes),
     raw_stats_source: run.statsSources,
     check_failures: run.checkFailures,
+    targets: targetRows(run.cases.map(summarise), scalings(run), run.stream, run.rssTargetMb),
     cases: Object.fromEntries(
       run.cases.map((c) => {
         const s = summarise(c);
@@ -164,7 +181,7 @@ Written by \`npm run bench\` (scripts/bench.ts); rerun it rather than editing th
 - **Command:** \`${custom ? `${custom} ` : ''}${shownUrl}npm run bench\`
 - **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...); ${m.pinned ? 'both servers pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
 - **Data:** generated in SQL (\`generate_series\`, seeded): borrowers with a skewed number of loans each, statuses, currencies KES NGN INR PHP VND and \`created_at\` spread over 2023-2025; one scratch database per size, migrated by the gateway's first start, dropped at the end.
-- **Gateway:** the built app, \`node dist/src/main.js\` with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
+- **Gateway:** the built app, \`node ${m.nodeFlags.join(' ')} dist/src/main.js\` (node's flags as in the image's \`CMD\`, the Dockerfile; the raw reference runs with the same flags) with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
 - **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry) and makes the gateway's one read per authenticated request (the user's role and token version, by id); statistics from ${sources || 'n/a'}.
 
 Where the gateway's time goes (CPU profiles), what was changed and what remains: [docs/profiling.md](profiling.md).

@@ -219,3 +219,84 @@ export function keysetTable(k: KeysetReport): string {
     [false, true, true, true],
   );
 }
+
+// ---- the acceptance targets (issue 10), checked in one place
+
+/** Gateway ÷ raw at least this much, per case key. */
+export const RATIO_TARGETS: Readonly<Record<string, number>> = {
+  health: 0.5,
+  rest_loan: 0.5,
+  rest_list: 0.5,
+  rest_create: 0.4,
+  gql_loans: 0.3,
+  gql_loan: 0.35,
+};
+/** The gateway's p99 ÷ p50 at most this many times the raw reference's, on every case. */
+export const TAIL_FACTOR = 2;
+/** Statistics: p50 at the large size at most this many times the p50 at the medium one. */
+export const SCALING_LIMIT = 2;
+
+export interface TargetRow {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const tail = (s: SideSummary) => s.p99 / s.p50;
+
+/** One row per target the run measured: the ratio floors, the tails, the statistics' scaling, the stream's memory. */
+export function targetRows(
+  cases: CaseSummary[],
+  scaled: Scaling[],
+  stream: StreamReport | undefined,
+  rssTargetMb: number,
+): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const c of cases) {
+    const floor = RATIO_TARGETS[c.key];
+    if (floor !== undefined) {
+      rows.push({
+        what: `${c.name}: gateway ÷ raw`,
+        target: `≥ ${floor}`,
+        measured: ratio(c.ratio),
+        met: c.ratio >= floor,
+      });
+    }
+  }
+  for (const c of cases) {
+    const [g, r] = [tail(c.gateway), tail(c.raw)];
+    rows.push({
+      what: `${c.name} (${count(c.loans)} loans): p99 ÷ p50, gateway vs raw`,
+      target: `≤ ${TAIL_FACTOR} × raw (${fixed(TAIL_FACTOR * r, 2)})`,
+      measured: fixed(g, 2),
+      met: g <= TAIL_FACTOR * r,
+    });
+  }
+  for (const s of scaled) {
+    rows.push({
+      what: `${s.name}: p50 at ${count(s.large.loans)} ÷ at ${count(s.small.loans)} loans`,
+      target: `≤ ${SCALING_LIMIT}`,
+      measured: fixed(s.gateway, 2),
+      met: s.gateway <= SCALING_LIMIT,
+    });
+  }
+  if (stream) {
+    const growth = mb(stream.gateway.peakGrowth);
+    rows.push({
+      what: `GET /api/loans over ${count(stream.loans)} loans: gateway RSS growth (MB)`,
+      target: `≤ ${rssTargetMb}`,
+      measured: fixed(growth, 1),
+      met: growth <= rssTargetMb,
+    });
+  }
+  return rows;
+}
+
+export function targetsTable(rows: TargetRow[]): string {
+  return table(
+    ['target', 'wanted', 'measured', 'met'],
+    rows.map((r) => [r.what, r.target, r.measured, r.met ? 'yes' : 'NO']),
+    [false, false, true, false],
+  );
+}

@@ -168,13 +168,15 @@ export function startChild(options: {
   env: NodeJS.ProcessEnv;
   cpu: number | null;
   logDir: string;
+  /** node's own flags, before the script (`--max-old-space-size=...`). */
+  nodeFlags?: readonly string[];
 }): Child {
   const logFile = path.join(options.logDir, `${options.name}.log`);
   const fd = fs.openSync(logFile, 'a');
   const [command, args] =
     options.cpu === null
-      ? [process.execPath, [options.script]]
-      : ['taskset', ['-c', String(options.cpu), process.execPath, options.script]];
+      ? [process.execPath, [...(options.nodeFlags ?? []), options.script]]
+      : ['taskset', ['-c', String(options.cpu), process.execPath, ...(options.nodeFlags ?? []), options.script]];
   const child = spawn(command, args, { env: options.env, stdio: ['pipe', fd, fd] });
   fs.closeSync(fd);
   if (child.pid === undefined) throw new Error(`${options.name}: could not start ${command}`);
@@ -252,6 +254,23 @@ export async function waitUntilUp(child: Child, url: string, timeoutMs = 60_000)
 }
 
 /** Resident set size of a process in bytes (`VmRSS` of /proc/<pid>/status), or null where there is no /proc. */
+/**
+ * node's flags in the image's `CMD` (Dockerfile: `CMD ["node", <flags>..., "dist/src/main.js"]`), so the bench
+ * runs the gateway as deployed, with the same heap ceiling (`--max-old-space-size`): V8 sizes its heap growth
+ * from that ceiling, and without it on a 24 GiB machine lets the old generation grow to four times the live heap.
+ */
+export function imageNodeFlags(dockerfile: string): string[] {
+  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  if (!cmd) throw new Error('the Dockerfile has no CMD ["node", ...] line');
+  const argv = JSON.parse(cmd) as unknown;
+  const isStrings = (value: unknown): value is string[] =>
+    Array.isArray(value) && value.every((a) => typeof a === 'string');
+  if (!isStrings(argv) || argv[0] !== 'node') throw new Error(`the Dockerfile's CMD is not ["node", ...]: ${cmd}`);
+  const flags = argv.slice(1, -1);
+  if (!flags.every((flag) => flag.startsWith('--'))) throw new Error(`unexpected arguments in the CMD: ${cmd}`);
+  return flags;
+}
+
 export function rssOf(pid: number): number | null {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

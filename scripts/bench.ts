@@ -39,6 +39,7 @@ import {
   cleanup,
   describe,
   freePort,
+  imageNodeFlags,
   log,
   onCleanup,
   openServer,
@@ -80,6 +81,11 @@ const RSS_TARGET_MB = 50;
 const ROOT = path.resolve(__dirname, '..', '..');
 const GATEWAY_SCRIPT = path.join(ROOT, 'dist', 'src', 'main.js');
 const RAW_SCRIPT = path.join(__dirname, 'raw-reference.js');
+/**
+ * Both servers run with node's flags from the image's CMD (the heap ceiling): the gateway as deployed, and the raw
+ * reference on the same runtime settings, so neither gets a memory configuration the other lacks.
+ */
+const NODE_FLAGS = imageNodeFlags(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
 const KEYSET_QUERY =
   'query BenchLoansAfter($after: String) { loans(first: 20, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
 
@@ -136,6 +142,7 @@ async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: str
   const child = startChild({
     name: `gateway-${db.name}`,
     script: GATEWAY_SCRIPT,
+    nodeFlags: NODE_FLAGS,
     cpu,
     logDir,
     env: {
@@ -165,6 +172,7 @@ async function startRaw(db: ScratchDatabase, cpu: number | null, logDir: string)
   const child = startChild({
     name: `raw-${db.name}`,
     script: RAW_SCRIPT,
+    nodeFlags: NODE_FLAGS,
     cpu,
     logDir,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
@@ -388,6 +396,7 @@ async function main(): Promise<void> {
       cpu: cpus[0]?.model.trim() ?? 'unknown',
       cpus: cpus.length,
       node: process.version,
+      nodeFlags: NODE_FLAGS,
       postgres: pgVersion,
       database: server.where,
       pinned,

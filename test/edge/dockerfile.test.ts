@@ -13,6 +13,7 @@ import {
   stageEnv,
   type Stage,
 } from './dockerfile';
+import { imageNodeFlags } from '../../scripts/bench-support';
 
 /**
  * Facts about the image, read from the Dockerfile itself (no Docker engine here): the runtime stage
@@ -174,6 +175,24 @@ describe('Dockerfile: runtime stage', () => {
     }
     const stopSignal = effective('STOPSIGNAL');
     if (stopSignal) expect(stopSignal.args).toBe('SIGTERM');
+  });
+
+  it('caps the heap well inside the smallest API memory limit, and the bench runs with the same flags', () => {
+    const cmd = execForm(effective('CMD')?.args ?? '')!;
+    const flag = cmd.find((arg) => arg.startsWith('--max-old-space-size='));
+    expect(flag).toBeDefined();
+    const heapMb = Number(flag!.split('=')[1]);
+    // Memory limits of the API container: compose's API_MEMORY per environment, Kubernetes' api Deployment.
+    const limitsMb = ['.env.dev.example', '.env.stage.example', '.env.prod.example'].map((file) => {
+      const value = /^API_MEMORY=(\d+)M$/m.exec(fs.readFileSync(path.join(root, file), 'utf8'))?.[1];
+      expect(value).toBeDefined();
+      return Number(value);
+    });
+    const k8s = fs.readFileSync(path.join(root, 'deploy/k8s/base/api-deployment.yaml'), 'utf8');
+    limitsMb.push(...[...k8s.matchAll(/^\s+memory: (\d+)Mi$/gm)].map((m) => Number(m[1])).slice(-1));
+    // Room beside the old generation: the young generation, code, buffers and sockets outside the V8 heap.
+    expect(heapMb * 1.5).toBeLessThanOrEqual(Math.min(...limitsMb));
+    expect(imageNodeFlags(dockerfile)).toEqual(cmd.slice(1, -1));
   });
 
   it('ships the compiled app and migrations, not the sources, tests or schema', () => {
