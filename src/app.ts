@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
+import proxyAddr from 'proxy-addr';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from './config/config';
@@ -11,7 +12,7 @@ import { buildGraphQLSchema } from './graphql/schema';
 import { startLiveUpdates } from './subscriptions/live-updates';
 import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
-import { healthHandler } from './health/health';
+import { healthFastPath, healthHandler } from './health/health';
 import { liveHandler, readyHandler } from './health/probes';
 import { Readiness } from './health/readiness';
 import { ensureFirstAdmin } from './auth/first-admin';
@@ -91,7 +92,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // No ETag: nothing is cached by validators here, and hashing every body costs CPU on every answer.
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
-    const httpServer = http.createServer(app);
+    // GET /health is answered before express (health/health.ts `healthFastPath`); everything else is express's.
+    const fastPaths: { health?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean } = {};
+    const httpServer = http.createServer((req, res) => {
+      if (!fastPaths.health?.(req, res)) app(req, res);
+    });
     const schema = await buildGraphQLSchema();
     // Live updates: graphql-ws on the same server, path and schema; fed from the broker (README "Live updates (subscriptions)").
     const live = await startLiveUpdates({
@@ -115,14 +120,22 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     installRequestScopes(database.orm);
 
     // First: a request's duration starts before any other middleware (README "Metrics").
+    const logging = requestLogging(logger);
     if (metrics) app.use(metrics.http.middleware);
-    app.use(requestLogging(logger));
+    app.use(logging);
     // Only with METRICS_TOKEN, behind it; without, /metrics is the ordinary 404 here.
     metrics?.servePublic(app);
-    app
-      .route('/health')
-      .get(healthHandler(database.orm, config.healthTimeoutMs))
-      .all(methodNotAllowed(['GET', 'HEAD']));
+    const healthRoute = app.route('/health');
+    healthRoute.get(healthHandler(database.orm, config.healthTimeoutMs)).all(methodNotAllowed(['GET', 'HEAD']));
+    const trustProxy = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
+    fastPaths.health = healthFastPath({
+      orm: database.orm,
+      timeoutMs: config.healthTimeoutMs,
+      // The same first middlewares as every request gets from express, in the same order.
+      before: metrics ? [metrics.http.middleware, logging] : [logging],
+      clientIp: (req) => proxyAddr(req, trustProxy),
+      route: healthRoute,
+    });
     const readiness = new Readiness({
       orm: database.orm,
       logger,

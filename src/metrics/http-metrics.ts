@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { LeanHistogram, type HistogramSeries } from './lean-histogram';
 
@@ -54,8 +55,8 @@ export class HttpMetrics {
     );
   }
 
-  /** The first middleware: stamps the start and listens for the end. */
-  readonly middleware = (_req: Request, res: Response, next: NextFunction): void => {
+  /** The first middleware: stamps the start and listens for the end (plain node types: /health runs it before express). */
+  readonly middleware = (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     (res as TimedResponse)[STARTED_AT] = performance.now();
     // `on`, not `once`: `once` wraps the listener in a new closure; a response finishes once anyway.
     res.on('finish', this.onFinish);
