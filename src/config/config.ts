@@ -119,6 +119,8 @@ export const DATABASE_TIMEOUT_DEFAULTS: DatabaseTimeouts = { statementMs: 4000, 
 export interface GraphQLConfig {
   introspection: boolean;
   sandbox: boolean;
+  /** Operations executed by graphql-jit's compiled functions (off: graphql-js `execute`); on when absent. */
+  jit?: boolean;
   /** Static limits, checked before any resolver runs, and the dynamic guards (README "Limits"). */
   limits: GraphQLLimits;
 }
@@ -301,6 +303,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool.default(true),
   GRAPHQL_INTROSPECTION: bool.optional(),
   GRAPHQL_SANDBOX: bool.optional(),
+  GRAPHQL_JIT: bool.default(true),
   HEALTH_TIMEOUT_MS: int(100, 60000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
   // Default by APP_ENV (below): 0 in development, where nothing routes by readiness and Ctrl-C should be quick.
@@ -478,6 +481,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
       sandbox: e.GRAPHQL_SANDBOX ?? !isProduction,
+      jit: e.GRAPHQL_JIT,
       limits: {
         maxTokens: e.GRAPHQL_MAX_TOKENS,
         maxDepth: e.GRAPHQL_MAX_DEPTH,

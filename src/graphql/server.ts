@@ -14,6 +14,7 @@ import { authenticationPlugin } from './authentication-plugin';
 import { buildGraphQLSchema } from './schema';
 import { SubscriptionsOnWebSocketRule } from '../subscriptions/http-refusal';
 import { inputRulesPlugin } from './input-rules';
+import { jitGateway } from './jit-executor';
 import { limitsPlugin } from './limits/plugin';
 import { GUARD_CODES } from './limits/request-guard';
 import { isTokenLimitError, limitValidationRules, STATIC_LIMIT_CODES, tokenLimitMessage } from './limits/static-limits';
@@ -110,8 +111,11 @@ export async function createGraphQLServer(
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
     : ApolloServerPluginLandingPageDisabled();
   const { limits } = config.graphql;
+  // Operations run as graphql-jit compiles them (jit-executor.ts), through Apollo's gateway interface; the
+  // schema is the same, and Apollo still parses, validates, runs the plugins and formats the answer.
+  const execution = config.graphql.jit === false ? { schema } : { gateway: jitGateway(schema) };
   const server = new ApolloServer<RequestContext>({
-    schema,
+    ...execution,
     introspection: config.graphql.introspection,
     // With introspection off, no "Did you mean ...?" either: the schema cannot be enumerated through errors.
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
