@@ -1,40 +1,21 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import request from 'supertest';
-import { createApp, type App } from '../src/app';
-import { loadConfig } from '../src/config/config';
+import type { App } from '../src/app';
 import { Role } from '../src/users/role';
-import { TEST_ADMIN, TEST_JWT_SECRET, tokenFor } from './support/auth';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { TEST_ADMIN, tokenFor } from './support/auth';
+import { startAppWithLogLines } from './support/log-lines';
 
 /** The request log as operators see it: JSON lines captured from the app's own pino logger. */
 describe('request logging', () => {
-  let db: TestDatabase;
   let app: App;
   let token: string;
-  const lines: Record<string, any>[] = [];
+  let lines: Record<string, any>[];
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const config = loadConfig({
-      APP_ENV: 'production',
-      DATABASE_URL: db.url,
-      LOG_LEVEL: 'info',
-      JWT_SECRET: TEST_JWT_SECRET,
-    });
-    app = await createApp(config, { logger: pino({ level: 'info' }, sink) });
+    ({ app, lines, close } = await startAppWithLogLines());
     token = await tokenFor(TEST_ADMIN.id, Role.ADMIN);
   });
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
+  afterAll(() => close());
 
   const requestLines = () => lines.filter((l) => l.req && l.res);
 

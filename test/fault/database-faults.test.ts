@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Client } from 'pg';
 import { createApp, type App } from '../../src/app';
@@ -7,6 +6,7 @@ import { listen } from '../support/app';
 import { TEST_JWT_SECRET } from '../support/auth';
 import { adminQuery, withDatabase } from '../support/pg-admin';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
+import { jsonLogSink } from '../support/log-lines';
 
 /**
  * Database failures are 503, never 500, on REST and GraphQL, and never hang: the real app (real HTTP,
@@ -166,12 +166,7 @@ async function loansInDatabase(ids: string[]): Promise<Set<string>> {
     pg = await startPrivatePostgres();
     await adminQuery(pg.url, 'create database branchloans');
     dbUrl = withDatabase(pg.url, 'branchloans');
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const sink = jsonLogSink(logLines);
     const config = loadConfig({
       APP_ENV: 'production',
       LOG_LEVEL: 'info',

@@ -1,11 +1,9 @@
 import http from 'node:http';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import request from 'supertest';
-import { createApp, type App } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
+import type { App } from '../../src/app';
 import { adminQuery } from '../support/pg-admin';
-import { adminUrl, createTestDatabase, type TestDatabase } from '../support/database';
+import { adminUrl, type TestDatabase } from '../support/database';
+import { startAppWithLogLines } from '../support/log-lines';
 
 /**
  * GET /health is answered before express (src/health/health.ts `healthFastPath`). What must not change: the
@@ -14,30 +12,19 @@ import { adminUrl, createTestDatabase, type TestDatabase } from '../support/data
  * `app.handle` is not entered for it, and is for everything else.
  */
 describe('GET /health before express', () => {
-  let db: TestDatabase;
   let app: App;
-  const lines: Record<string, any>[] = [];
+  let db: TestDatabase;
+  let lines: Record<string, any>[];
+  let close: () => Promise<void>;
   const METRICS_TOKEN = 'fast-path-metrics-token-0123456789abcdef';
   let handled = 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const config = loadConfig({
-      APP_ENV: 'production',
-      DATABASE_URL: db.url,
-      LOG_LEVEL: 'info',
-      JWT_SECRET: 'x'.repeat(48),
+    ({ app, db, lines, close } = await startAppWithLogLines({
       METRICS_TOKEN,
       TRUST_PROXY: 'loopback',
       HEALTH_TIMEOUT_MS: '1000',
-    });
-    app = await createApp(config, { logger: pino({ level: 'info' }, sink) });
+    }));
     // express's entry point for every request it serves (`app(req, res)` calls it).
     const target = app.express as unknown as { handle: (...args: unknown[]) => unknown };
     const handle = target.handle.bind(target);
@@ -48,8 +35,7 @@ describe('GET /health before express', () => {
   });
   afterAll(async () => {
     await adminQuery(adminUrl(), `alter database ${db.name} allow_connections true`).catch(() => undefined);
-    await app.close();
-    await db.drop();
+    await close();
   });
 
   /** The same request through express's own `/health` route: a server on the express app alone. */
