@@ -253,7 +253,6 @@ export async function waitUntilUp(child: Child, url: string, timeoutMs = 60_000)
   }
 }
 
-/** Resident set size of a process in bytes (`VmRSS` of /proc/<pid>/status), or null where there is no /proc. */
 /**
  * node's flags in the image's `CMD` (Dockerfile: `CMD ["node", <flags>..., "dist/src/main.js"]`), so the bench
  * runs the gateway as deployed, with the same heap ceiling (`--max-old-space-size`): V8 sizes its heap growth
@@ -271,6 +270,7 @@ export function imageNodeFlags(dockerfile: string): string[] {
   return flags;
 }
 
+/** Resident set size of a process in bytes (`VmRSS` of /proc/<pid>/status), or null where there is no /proc. */
 export function rssOf(pid: number): number | null {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -5,6 +5,7 @@ import {
   GraphQLError,
   isInputType,
   Kind,
+  OperationTypeNode,
   typeFromAST,
   valueFromAST,
   visit,
@@ -35,7 +36,13 @@ import type { RequestContext } from '../context/request-context';
  *   so that Apollo's error formatting, masking and `unwrapResolverError` see what they saw before;
  * - @skip/@include are applied before compiling (one compiled variant per condition values), and the
  *   variables graphql-jit reads differently when left out (see DocumentEntry) send the request to
- *   graphql-js (test/graphql/jit-executor.test.ts compares whole answers).
+ *   graphql-js (test/graphql/jit-executor.test.ts compares whole answers);
+ * - only queries are compiled: graphql-js runs a mutation's root fields one after the other and stops at the
+ *   first that fails, where graphql-jit would still start the next one.
+ * What is compiled is bounded (the constants below): a variant is compiled when it is asked for the second
+ * time, documents that are long or have many @skip/@include variables always run on graphql-js, and the
+ * compiled code kept is bounded by the query text behind it, so no client can make the server compile per
+ * request or fill its heap with generated code.
  * One difference remains, in answers with several errors where a null propagated: graphql-js answers as
  * soon as a null reaches the root, and reports one error per nulled field, in the order they happened;
  * graphql-jit waits for every resolver, reports every error (by distinct path) and lists the propagated
@@ -50,16 +57,31 @@ type GatewayRequestContext = Parameters<Executor>[0];
 type Listener = Parameters<Gateway['onSchemaLoadOrUpdate']>[0];
 
 /**
- * Documents whose compiled operations are kept (least recently used dropped first). Apollo hands back the
- * same parsed document for the same query text while it keeps it in its document store, so a document is
- * a stable key; the bound holds whatever Apollo keeps.
+ * What is kept compiled is bounded by the query text behind it: each compiled variant counts its document's
+ * length, and past this budget the least recently used documents are dropped. Generated code is about 60 times
+ * the query text (a 3,000-token document: about 0.9 MB per variant), so the budget keeps it to a few tens of MB
+ * whatever clients send; a front-end's operations (a few KB each) fit many times over.
  */
+const MAX_COMPILED_TEXT = 256 * 1024;
+/** Documents remembered at most (compiled or only counted), least recently used dropped first. */
 const MAX_DOCUMENTS = 1000;
+/** A document longer than this always runs on graphql-js: large documents are not a front-end's hot path. */
+const MAX_DOCUMENT_TEXT = 16 * 1024;
 /**
- * Compiled variants per document (operation names, values of @skip/@include conditions): a client naming
- * operations a document does not have, or switching many conditions, is bounded.
+ * Compiled variants per document (operation names, values of @skip/@include conditions); past it the least
+ * recently used variant is dropped.
  */
 const MAX_OPERATIONS_PER_DOCUMENT = 16;
+/**
+ * A document with more @skip/@include condition variables than this runs on graphql-js: each combination of
+ * their values is its own compiled variant, and a client rotating them would make the server compile per request.
+ */
+const MAX_CONDITION_VARIABLES = 4;
+/**
+ * A variant is compiled the second time it is asked for (the first runs on graphql-js): a one-off query never pays
+ * for a compile, and no request can force a compile that is not then reused.
+ */
+const COMPILE_ON_USE = 2;
 
 /** What ran, in this process (every server): for tests and measurements, never read by the server itself. */
 export interface JitStats {
@@ -96,15 +118,30 @@ interface DocumentEntry {
    * Date: graphql-jit embeds defaults as JSON). Absent or null in a request, graphql-js runs it.
    */
   unsafeWhenAbsent: readonly string[];
-  /** By operation name and condition values. */
-  compiled: Map<string, CompiledQuery | null>;
+  /** The query text's length: what each compiled variant counts against MAX_COMPILED_TEXT. */
+  weight: number;
+  /** False: always graphql-js (too long, too many condition variables). */
+  compilable: boolean;
+  /**
+   * By operation name and condition values, least recently used first: the compiled operation, null when
+   * graphql-jit refused it, or how many times it was asked for while not yet compiled.
+   */
+  variants: Map<string, CompiledQuery | null | number>;
 }
 
 export function createJitExecutor(): JitExecutor {
   const documents = new Map<DocumentNode, DocumentEntry>();
+  /** Sum of `weight` over every compiled variant kept. */
+  let compiledText = 0;
   const stats = jitStats;
 
-  /** The compiled operation; null: run it on graphql-js (not compilable, or conditions graphql-js must judge). */
+  const compiledCount = (entry: DocumentEntry) => [...entry.variants.values()].filter(isCompiled).length;
+  const dropDocument = (document: DocumentNode, entry: DocumentEntry) => {
+    compiledText -= compiledCount(entry) * entry.weight;
+    documents.delete(document);
+  };
+
+  /** The compiled operation; null: run it on graphql-js (a mutation, not compiled yet, not compilable...). */
   const compiledFor = (
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -116,14 +153,25 @@ export function createJitExecutor(): JitExecutor {
       // Most recently used last: Map keeps insertion order.
       documents.delete(document);
     } else {
+      const weight = document.loc?.source.body.length ?? MAX_DOCUMENT_TEXT + 1;
+      const conditions = conditionVariables(document);
       entry = {
-        conditions: conditionVariables(document),
+        conditions,
         unsafeWhenAbsent: unsafeWhenAbsent(schema, document),
-        compiled: new Map(),
+        weight,
+        compilable: weight <= MAX_DOCUMENT_TEXT && (conditions?.length ?? 0) <= MAX_CONDITION_VARIABLES,
+        variants: new Map(),
       };
-      if (documents.size >= MAX_DOCUMENTS) documents.delete(documents.keys().next().value as DocumentNode);
     }
     documents.set(document, entry);
+    if (documents.size > MAX_DOCUMENTS) {
+      const [oldest, oldestEntry] = documents.entries().next().value as [DocumentNode, DocumentEntry];
+      dropDocument(oldest, oldestEntry);
+    }
+    if (!entry.compilable) return null;
+    // Queries only: graphql-js runs mutations one root field after the other and stops at the first that fails
+    // (graphql-jit would still start the next); an operation name the document lacks is graphql-js's error.
+    if (getOperationAST(document, operationName)?.operation !== OperationTypeNode.QUERY) return null;
     for (const name of entry.unsafeWhenAbsent) {
       if (variables?.[name] == null) return null;
     }
@@ -134,8 +182,17 @@ export function createJitExecutor(): JitExecutor {
       if (!values) return null;
       key += `\u0000${[...values.values()].map(Number).join('')}`;
     }
-    const hit = entry.compiled.get(key);
-    if (hit !== undefined) return hit;
+    const known = entry.variants.get(key);
+    entry.variants.delete(key);
+    if (isCompiled(known) || known === null) {
+      entry.variants.set(key, known);
+      return known;
+    }
+    const asked = (known ?? 0) + 1;
+    if (asked < COMPILE_ON_USE) {
+      entry.variants.set(key, asked);
+      return null;
+    }
     let compiled: CompiledQuery | null = null;
     try {
       // graphql-jit decides @skip/@include at run time and gets the same fragment spread twice under two
@@ -148,8 +205,20 @@ export function createJitExecutor(): JitExecutor {
     } catch {
       compiled = null;
     }
-    if (entry.compiled.size >= MAX_OPERATIONS_PER_DOCUMENT) entry.compiled.clear();
-    entry.compiled.set(key, compiled);
+    if (entry.variants.size >= MAX_OPERATIONS_PER_DOCUMENT) {
+      const [oldest, value] = entry.variants.entries().next().value as [string, CompiledQuery | null | number];
+      entry.variants.delete(oldest);
+      if (isCompiled(value)) compiledText -= entry.weight;
+    }
+    entry.variants.set(key, compiled);
+    if (compiled) {
+      compiledText += entry.weight;
+      // Least recently used documents out until the kept compiled code is within budget (never this one).
+      for (const [other, otherEntry] of documents) {
+        if (compiledText <= MAX_COMPILED_TEXT) break;
+        if (other !== document) dropDocument(other, otherEntry);
+      }
+    }
     return compiled;
   };
 
@@ -206,6 +275,10 @@ function asGraphQLJsError(error: GraphQLError): GraphQLError {
     (located as { locations: GraphQLError['locations'] }).locations = error.locations;
   }
   return located;
+}
+
+function isCompiled(value: CompiledQuery | null | number | undefined): value is CompiledQuery {
+  return typeof value === 'object' && value !== null;
 }
 
 /** Apollo's gateway over one local schema: Apollo keeps doing everything but the execution itself. */

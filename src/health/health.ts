@@ -76,15 +76,16 @@ export function healthFastPath(options: {
   route: object;
 }): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { orm, timeoutMs, before, clientIp, route } = options;
+  /** What express would do with an unexpected error here: a 500, never a hang or an unhandled rejection. */
+  const failed = (res: ServerResponse) => {
+    if (!res.headersSent) res.statusCode = 500;
+    res.end();
+  };
   const answer = (req: IncomingMessage, res: ServerResponse) => {
-    checkHealth(orm, timeoutMs, (req as { log?: Logger }).log).then(
-      (result) => send(res, result),
-      // checkHealth settles with an answer whatever the database does; this is for a bug, never a hang.
-      () => {
-        if (!res.headersSent) res.statusCode = 500;
-        res.end();
-      },
-    );
+    // checkHealth settles with an answer whatever the database does; the catch is for a bug.
+    checkHealth(orm, timeoutMs, (req as { log?: Logger }).log)
+      .then((result) => send(res, result))
+      .catch(() => failed(res));
   };
   const chain = (req: IncomingMessage, res: ServerResponse, at: number): void => {
     if (at === before.length) answer(req, res);
@@ -98,7 +99,11 @@ export function healthFastPath(options: {
     asExpress.originalUrl = url;
     asExpress.ip = clientIp(req);
     asExpress.route = route;
-    chain(req, res, 0);
+    try {
+      chain(req, res, 0);
+    } catch {
+      failed(res);
+    }
     return true;
   };
 }

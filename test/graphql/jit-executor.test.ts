@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { createJitExecutor, jitStats, jitTesting } from '../../src/graphql/jit-executor';
 import { LoanResolver } from '../../src/loans/loan.resolver';
+import { UserResolver } from '../../src/users/user.resolver';
 import { LoanStatus } from '../../src/loans/loan-status';
 import type { LoanView } from '../../src/loans/loan.view';
 import { Role } from '../../src/users/role';
@@ -77,11 +78,15 @@ async function post(http: ReturnType<typeof request>, body: Record<string, unkno
   return { status: res.status, body: res.body as unknown, text: res.text };
 }
 
-/** The same request to both servers; the answers must be equal, and the compiled path must have served it. */
+/**
+ * The same request to both servers; the answers must be equal, and the expected path must have served it. A
+ * query variant is compiled the second time it is asked for, so the compiled paths send it once first.
+ */
 async function both(
   body: Record<string, unknown>,
   path: 'compiled' | 'variables' | 'graphql-js' = 'compiled',
 ): Promise<Answer> {
+  if (path !== 'graphql-js') await post(jit.http, body);
   const before = { ...jitStats };
   const compiled = await post(jit.http, body);
   const plain = await post(jsHttp, body);
@@ -259,8 +264,9 @@ test('bad variables: graphql-js answers (BAD_USER_INPUT, HTTP 400)', async () =>
   expect((await both({ query, variables: { id: null } }, 'variables')).status).toBe(400);
   const create = `mutation ($input: CreateLoanInput!) { createLoan(input: $input) { loan { id } userErrors { code } } }`;
   const input = { borrowerId, amount: { amount: 'abc', currencyCode: 'KES' } };
-  expect((await both({ query: create, variables: { input } }, 'variables')).status).toBe(400);
-  expect((await both({ query: create, variables: { input: { ...input, nope: 1 } } }, 'variables')).status).toBe(400);
+  // A mutation: graphql-js runs it whatever its variables.
+  expect((await both({ query: create, variables: { input } }, 'graphql-js')).status).toBe(400);
+  expect((await both({ query: create, variables: { input: { ...input, nope: 1 } } }, 'graphql-js')).status).toBe(400);
 });
 
 test('input literals, variables inside them and variable defaults read as graphql-js reads them', async () => {
@@ -285,23 +291,79 @@ test('input literals, variables inside them and variable defaults read as graphq
 
 test('an execution error (a refused argument) and a mutation answered with userErrors, in order', async () => {
   await both({ query: PAGE, variables: { after: 'not-a-cursor' } });
-  await both({
-    query: `mutation {
+  await both(
+    {
+      query: `mutation {
       a: createUser(input: { firstName: "", lastName: "" }) { user { id } userErrors { field code message } }
       b: createUser(input: { firstName: "x", lastName: "y", email: "not-an-email" }) { user { id } userErrors { field code } }
     }`,
+    },
+    'graphql-js',
+  );
+});
+
+test('mutations always run on graphql-js: a failing root field stops the ones after it', async () => {
+  const compile = jest.spyOn(jitTesting, 'compile');
+  const calls: string[] = [];
+  jest.spyOn(UserResolver.prototype, 'createUser').mockImplementation((input) => {
+    calls.push(input.firstName);
+    throw new GraphQLError('refused', { extensions: { code: 'FORBIDDEN' } });
   });
+  const body = {
+    query: `mutation Two {
+      a: createUser(input: { firstName: "first", lastName: "x" }) { user { id } }
+      b: createUser(input: { firstName: "second", lastName: "y" }) { user { id } }
+    }`,
+  };
+  for (let i = 0; i < 3; i++) {
+    const before = jitStats.fallbackRuns;
+    const compiled = await post(jit.http, body);
+    expect(jitStats.fallbackRuns).toBe(before + 1);
+    expect(compiled).toEqual(await post(jsHttp, body));
+    expect((compiled.body as { data: unknown }).data).toBeNull();
+  }
+  // Each server ran the first field only, every time.
+  expect(calls).toEqual(Array(6).fill('first'));
+  expect(compile).not.toHaveBeenCalled();
+});
+
+test('a query is compiled when asked for the second time, never for a one-off', async () => {
+  const compile = jest.spyOn(jitTesting, 'compile');
+  const body = { query: `${PAGE} # asked twice`, variables: { first: 1 } };
+  const before = { ...jitStats };
+  await post(jit.http, body);
+  expect(compile).not.toHaveBeenCalled();
+  expect(jitStats.fallbackRuns).toBe(before.fallbackRuns + 1);
+  await post(jit.http, body);
+  expect(compile).toHaveBeenCalledTimes(1);
+  expect(jitStats.compiledRuns).toBe(before.compiledRuns + 1);
+});
+
+test('a document with more than four @skip/@include variables always runs on graphql-js', async () => {
+  const compile = jest.spyOn(jitTesting, 'compile');
+  const query = `query C($a: Boolean!, $b: Boolean!, $c: Boolean!, $d: Boolean!, $e: Boolean!) {
+    loans(first: 1) { edges { node { id @include(if: $a) status @include(if: $b) version @include(if: $c)
+      termMonths @include(if: $d) createdAt @include(if: $e) } } }
+  }`;
+  for (const value of [true, false, true]) {
+    await both({ query, variables: { a: value, b: !value, c: value, d: value, e: !value } }, 'graphql-js');
+  }
+  expect(compile).not.toHaveBeenCalled();
 });
 
 test('a document graphql-jit refuses to compile runs on graphql-js', async () => {
-  jest.spyOn(jitTesting, 'compile').mockReturnValue({ errors: [new GraphQLError('cannot compile')] });
+  const compile = jest.spyOn(jitTesting, 'compile').mockReturnValue({ errors: [new GraphQLError('cannot compile')] });
   const before = { ...jitStats };
   // A query text no earlier test sent: Apollo parses it anew, so it is compiled (and refused) anew.
   const body = { query: `${PAGE} # fallback`, variables: { first: 3 } };
-  const compiled = await post(jit.http, body);
-  expect(compiled).toEqual(await post(jsHttp, body));
-  expect(compiled.status).toBe(200);
-  expect(jitStats.fallbackRuns).toBe(before.fallbackRuns + 1);
+  for (let i = 0; i < 3; i++) {
+    const compiled = await post(jit.http, body);
+    expect(compiled).toEqual(await post(jsHttp, body));
+    expect(compiled.status).toBe(200);
+  }
+  // Tried once (at the second request), refused, and remembered as refused.
+  expect(compile).toHaveBeenCalledTimes(1);
+  expect(jitStats.fallbackRuns).toBe(before.fallbackRuns + 3);
   expect(jitStats.compiledRuns).toBe(before.compiledRuns);
 });
 
@@ -310,17 +372,54 @@ test('GRAPHQL_JIT: on by default, off with false', () => {
   expect(loadConfig({ GRAPHQL_JIT: 'off' }).graphql.jit).toBe(false);
 });
 
-test('compiled operations are kept for at most 1000 documents, least recently used dropped first', async () => {
+describe('what is kept compiled is bounded', () => {
   const schema = buildSchema('type Query { n: Int! }');
-  const rootless = createJitExecutor();
-  const run = (document: ReturnType<typeof parse>) => rootless.execute(schema, document, undefined, {}, undefined);
-  const documents = Array.from({ length: 1001 }, (_, i) => parse(`{ n${i}: n }`));
-  const before = jitStats.compiled;
-  for (const document of documents) await run(document);
-  expect(jitStats.compiled).toBe(before + 1001);
-  // The first was dropped for the 1001st; the second is still there.
-  await run(documents[1]);
-  expect(jitStats.compiled).toBe(before + 1001);
-  await run(documents[0]);
-  expect(jitStats.compiled).toBe(before + 1002);
+  const executor = () => {
+    const rootless = createJitExecutor();
+    // Twice: a variant is compiled at its second request.
+    return async (document: ReturnType<typeof parse>) => {
+      await rootless.execute(schema, document, undefined, {}, undefined);
+      return rootless.execute(schema, document, undefined, {}, undefined);
+    };
+  };
+
+  test('at most 1000 documents, least recently used dropped first', async () => {
+    const run = executor();
+    const documents = Array.from({ length: 1001 }, (_, i) => parse(`{ n${i}: n }`));
+    const before = jitStats.compiled;
+    for (const document of documents) await run(document);
+    expect(jitStats.compiled).toBe(before + 1001);
+    // The first was dropped for the 1001st; the second is still there.
+    await run(documents[1]);
+    expect(jitStats.compiled).toBe(before + 1001);
+    await run(documents[0]);
+    expect(jitStats.compiled).toBe(before + 1002);
+  });
+
+  test('by the query text behind the compiled code: past 256 KB the least recently used documents go', async () => {
+    const run = executor();
+    // 40 documents of 9 to 10 KB each: about 380 KB of query text, past the budget.
+    const documents = Array.from({ length: 40 }, (_, i) =>
+      parse(`{ ${Array.from({ length: 1000 }, (__, j) => `a${i}_${j}: n`).join(' ')} }`),
+    );
+    expect(documents[0].loc!.source.body.length).toBeGreaterThan(9_000);
+    const before = jitStats.compiled;
+    for (const document of documents) await run(document);
+    expect(jitStats.compiled).toBe(before + 40);
+    // The newest are kept, the oldest were dropped (compiled again when used again).
+    await run(documents[39]);
+    expect(jitStats.compiled).toBe(before + 40);
+    await run(documents[0]);
+    expect(jitStats.compiled).toBe(before + 41);
+  });
+
+  test('a document longer than 16 KB always runs on graphql-js', async () => {
+    const run = executor();
+    const long = parse(`{ ${Array.from({ length: 2000 }, (_, j) => `b${j}: n`).join(' ')} }`);
+    expect(long.loc!.source.body.length).toBeGreaterThan(16 * 1024);
+    const before = { ...jitStats };
+    await run(long);
+    expect(jitStats.compiled).toBe(before.compiled);
+    expect(jitStats.fallbackRuns).toBe(before.fallbackRuns + 2);
+  });
 });

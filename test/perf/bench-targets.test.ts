@@ -20,11 +20,17 @@ describe('bench targets', () => {
       undefined,
       50,
     );
-    const ratioRows = rows.filter((r) => r.what.endsWith('gateway ÷ raw'));
+    const ratioRows = rows.filter((r) => r.what.endsWith('gateway ÷ raw') && r.measured !== 'not measured');
     expect(ratioRows.map((r) => [r.what, r.met])).toEqual([
       ['health: gateway ÷ raw', true],
       ['gql_loans: gateway ÷ raw', false],
     ]);
+    // The targets this run did not measure are listed, as not met.
+    const missing = rows.filter((r) => r.measured === 'not measured');
+    expect(missing.map((r) => r.what)).toEqual(
+      expect.arrayContaining(['rest_loan: gateway ÷ raw', 'gql_loan: gateway ÷ raw']),
+    );
+    expect(missing.every((r) => !r.met)).toBe(true);
     expect(RATIO_TARGETS.gql_loans).toBe(0.3);
   });
 
@@ -46,7 +52,9 @@ describe('bench targets', () => {
         raw: { bytes: 0, loans: 0, seconds: 1, peakGrowth: 0 },
         targetMb: 50,
       }) as StreamReport;
-    expect(targetRows([], [], stream(49.9), 50)[0].met).toBe(true);
-    expect(targetRows([], [], stream(50.1), 50)[0].met).toBe(false);
+    const rssRow = (growthMb: number) => targetRows([], [], stream(growthMb), 50).find((r) => r.what.includes('RSS'))!;
+    expect(rssRow(49.9).met).toBe(true);
+    expect(rssRow(50.1).met).toBe(false);
+    expect(targetRows([], [], undefined, 50).find((r) => r.what.includes('RSS'))!.measured).toBe('not measured');
   });
 });
