@@ -155,11 +155,13 @@ export function createJitExecutor(): JitExecutor {
     } else {
       const weight = document.loc?.source.body.length ?? MAX_DOCUMENT_TEXT + 1;
       const conditions = conditionVariables(document);
+      const compilable = weight <= MAX_DOCUMENT_TEXT && (conditions?.length ?? 0) <= MAX_CONDITION_VARIABLES;
       entry = {
         conditions,
-        unsafeWhenAbsent: unsafeWhenAbsent(schema, document),
+        // Only read for a document that may be compiled.
+        unsafeWhenAbsent: compilable ? unsafeWhenAbsent(schema, document) : [],
         weight,
-        compilable: weight <= MAX_DOCUMENT_TEXT && (conditions?.length ?? 0) <= MAX_CONDITION_VARIABLES,
+        compilable,
         variants: new Map(),
       };
     }
