@@ -29,7 +29,10 @@ export interface RunRecord {
   machine: {
     cpu: string;
     cpus: number;
+    /** The bench process's own node (the load generator), `process.version`. */
     node: string;
+    /** The node both servers run on (scripts/bench-node.ts `benchNode`): by default the image's release. */
+    serverNode: { version: string; source: string };
     /** node's flags for both servers: the image's CMD (scripts/bench-support.ts `imageNodeFlags`). */
     nodeFlags: readonly string[];
     postgres: string;
@@ -177,11 +180,11 @@ export function docsText(r: RunRecord, sections: string[]): string {
 Written by \`npm run bench\` (scripts/bench.ts); rerun it rather than editing this file.
 
 - **Date:** ${r.date.toISOString()} (the run took ${r.minutes.toFixed(1)} min); commit ${r.commit || 'unknown'}
-- **Machine:** ${m.cpu}, ${m.cpus} CPUs (\`os.cpus()\`); Node ${m.node}; PostgreSQL ${m.postgres} (${m.database})
+- **Machine:** ${m.cpu}, ${m.cpus} CPUs (\`os.cpus()\`); both servers run on Node ${m.serverNode.version} (${m.serverNode.source}); the load generator on Node ${m.node.replace(/^v/, '')}; PostgreSQL ${m.postgres} (${m.database})
 - **Command:** \`${custom ? `${custom} ` : ''}${shownUrl}npm run bench\`
 - **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...); ${m.pinned ? 'both servers pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
 - **Data:** generated in SQL (\`generate_series\`, seeded): borrowers with a skewed number of loans each, statuses, currencies KES NGN INR PHP VND and \`created_at\` spread over 2023-2025; one scratch database per size, migrated by the gateway's first start, dropped at the end.
-- **Gateway:** the built app, \`node ${m.nodeFlags.join(' ')} dist/src/main.js\` (node's flags as in the image's \`CMD\`, the Dockerfile; the raw reference runs with the same flags) with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
+- **Gateway:** the built app, \`node ${m.nodeFlags.join(' ')} dist/src/main.js\` on Node ${m.serverNode.version}, as the raw reference (node's flags as in the image's \`CMD\`, the Dockerfile; the raw reference runs with the same flags) with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
 - **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry) and makes the gateway's one read per authenticated request (the user's role and token version, by id); statistics from ${sources || 'n/a'}.
 
 Where the gateway's time goes (CPU profiles), what was changed and what remains: [docs/profiling.md](profiling.md).

@@ -158,7 +158,7 @@ export interface Child {
 }
 
 /**
- * Starts `node script` as a child, pinned to `cpu` with `taskset -c` when pinning (taskset execs node, so
+ * Starts `node script` as a child (`nodePath`, else this process's node), pinned to `cpu` with `taskset -c` when pinning (taskset execs node, so
  * the pid is node's). stdout and stderr go to a log file (the child writes it directly: no work for this
  * process); stdin is a pipe the child may watch to exit with the bench. Stopped by `cleanup` and at exit.
  */
@@ -170,13 +170,16 @@ export function startChild(options: {
   logDir: string;
   /** node's own flags, before the script (`--max-old-space-size=...`). */
   nodeFlags?: readonly string[];
+  /** The node binary (scripts/bench-node.ts `benchNode`); this process's own node by default. */
+  nodePath?: string;
 }): Child {
   const logFile = path.join(options.logDir, `${options.name}.log`);
   const fd = fs.openSync(logFile, 'a');
+  const node = options.nodePath ?? process.execPath;
   const [command, args] =
     options.cpu === null
-      ? [process.execPath, [...(options.nodeFlags ?? []), options.script]]
-      : ['taskset', ['-c', String(options.cpu), process.execPath, ...(options.nodeFlags ?? []), options.script]];
+      ? [node, [...(options.nodeFlags ?? []), options.script]]
+      : ['taskset', ['-c', String(options.cpu), node, ...(options.nodeFlags ?? []), options.script]];
   const child = spawn(command, args, { env: options.env, stdio: ['pipe', fd, fd] });
   fs.closeSync(fd);
   if (child.pid === undefined) throw new Error(`${options.name}: could not start ${command}`);

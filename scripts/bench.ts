@@ -16,7 +16,11 @@
  * health, rest_loan, rest_list, rest_create, gql_loans, gql_loan, gql_users, rest_stats_10k, gql_stats_10k,
  * rest_stats_1M, gql_stats_1M, stream, keyset), BENCH_SECONDARY (1: the keyset deep-page check; 0 skips it),
  * BENCH_DOCS (1: write docs/performance.md), BENCH_BUDGET_MINUTES (30: abort past it), BENCH_METRICS (1: the
- * gateway runs with METRICS_PORT as deployed; 0 without metrics, to measure what they cost).
+ * gateway runs with METRICS_PORT as deployed; 0 without metrics, to measure what they cost), BENCH_NODE (image
+ * (default): both servers run on the image's Node release, the Dockerfile's last `FROM node:x.y.z`, fetched once
+ * from the npm registry into node_modules/.cache/branchloans-bench, else this machine's node with a warning |
+ * machine: this machine's node | /path/to/node: that binary); this process (the load generator) runs on the node
+ * that started it.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -28,6 +32,7 @@ import { encodeCursor } from '../src/common/cursor';
 import { buildCases, CheckError, type Answer, type BenchCase, type CaseContext, type DbLabel } from './bench-cases';
 import { createScratchDatabase, fillDatabase, RUN_ID, type ScratchDatabase } from './bench-data';
 import { load, type LoadRequest, type LoadResult } from './bench-load';
+import { benchNode } from './bench-node';
 import { benchResult, docsText, reportSections, writeDocs, type RunRecord } from './bench-output';
 import { mb, type CaseRounds, type KeysetReport, type StreamReport } from './bench-report';
 import { download, measureStream } from './bench-stream';
@@ -85,7 +90,8 @@ const RAW_SCRIPT = path.join(__dirname, 'raw-reference.js');
  * Both servers run with node's flags from the image's CMD (the heap ceiling): the gateway as deployed, and the raw
  * reference on the same runtime settings, so neither gets a memory configuration the other lacks.
  */
-const NODE_FLAGS = imageNodeFlags(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+const DOCKERFILE = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+const NODE_FLAGS = imageNodeFlags(DOCKERFILE);
 const KEYSET_QUERY =
   'query BenchLoansAfter($after: String) { loans(first: 20, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
 
@@ -137,12 +143,18 @@ async function waitForLine(child: Child, pattern: RegExp, timeoutMs = 30_000): P
 }
 
 /** The gateway on a (new, empty) database: its first start migrates it and creates the admin. */
-async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: string): Promise<Server> {
+async function startGateway(
+  db: ScratchDatabase,
+  cpu: number | null,
+  logDir: string,
+  nodePath: string,
+): Promise<Server> {
   const port = await freePort();
   const child = startChild({
     name: `gateway-${db.name}`,
     script: GATEWAY_SCRIPT,
     nodeFlags: NODE_FLAGS,
+    nodePath,
     cpu,
     logDir,
     env: {
@@ -168,11 +180,17 @@ async function startGateway(db: ScratchDatabase, cpu: number | null, logDir: str
   return { label: 'gateway', url, child };
 }
 
-async function startRaw(db: ScratchDatabase, cpu: number | null, logDir: string): Promise<[Server, string]> {
+async function startRaw(
+  db: ScratchDatabase,
+  cpu: number | null,
+  logDir: string,
+  nodePath: string,
+): Promise<[Server, string]> {
   const child = startChild({
     name: `raw-${db.name}`,
     script: RAW_SCRIPT,
     nodeFlags: NODE_FLAGS,
+    nodePath,
     cpu,
     logDir,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
@@ -196,12 +214,18 @@ async function logIn(gateway: Server): Promise<string> {
   return token;
 }
 
-async function openPhase(label: DbLabel, adminUrl: string, cpu: number | null, logDir: string): Promise<Phase> {
+async function openPhase(
+  label: DbLabel,
+  adminUrl: string,
+  cpu: number | null,
+  logDir: string,
+  nodePath: string,
+): Promise<Phase> {
   const db = await createScratchDatabase(adminUrl, label, SIZES[label]);
-  const gateway = await startGateway(db, cpu, logDir);
+  const gateway = await startGateway(db, cpu, logDir, nodePath);
   await fillDatabase(db);
   checkpoint();
-  const [raw, rawStats] = await startRaw(db, cpu, logDir);
+  const [raw, rawStats] = await startRaw(db, cpu, logDir, nodePath);
   const sql = new Client({ connectionString: db.url });
   sql.on('error', (error) => log(`SQL client: ${error.message}`));
   await sql.connect();
@@ -334,6 +358,11 @@ async function main(): Promise<void> {
   for (const script of [GATEWAY_SCRIPT, RAW_SCRIPT]) {
     if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm run bench does)`);
   }
+  // Both servers on the deployed runtime (the image's Node), not necessarily the node running this process.
+  const serverNode = await benchNode({ root: ROOT, dockerfile: DOCKERFILE, env: process.env, log });
+  log(
+    `both servers run on Node ${serverNode.version} (${serverNode.path}: ${serverNode.source}); the load generator on Node ${process.versions.node}`,
+  );
   const server = await openServer(Number(process.env.BENCH_PG_PORT ?? 54349));
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `branchloans-bench-${RUN_ID}-`));
   onCleanup(`remove ${logDir}`, async () => {
@@ -357,7 +386,7 @@ async function main(): Promise<void> {
   for (const label of ['small', 'medium', 'large'] as DbLabel[]) {
     const cases = selected.filter((c) => c.db === label);
     if (cases.length === 0 && !(label === 'large' && wantLarge)) continue;
-    const p = await openPhase(label, server.adminUrl, serverCpu, logDir);
+    const p = await openPhase(label, server.adminUrl, serverCpu, logDir, serverNode.path);
     statsSources[label] = p.rawStats;
     // A case whose answers differ is not timed; the others still are, and the run fails at the end.
     const checked = async <T>(key: string, work: () => Promise<T>): Promise<T | undefined> => {
@@ -396,6 +425,7 @@ async function main(): Promise<void> {
       cpu: cpus[0]?.model.trim() ?? 'unknown',
       cpus: cpus.length,
       node: process.version,
+      serverNode: { version: serverNode.version, source: serverNode.source },
       nodeFlags: NODE_FLAGS,
       postgres: pgVersion,
       database: server.where,
