@@ -13,6 +13,8 @@ import { startLiveUpdates } from './subscriptions/live-updates';
 import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
 import { healthFastPath, healthHandler } from './health/health';
+import { type FastPath, type FastPathSetup } from './http/fast-path';
+import { loanByIdFastPath } from './loans/loan.rest';
 import { liveHandler, readyHandler } from './health/probes';
 import { Readiness } from './health/readiness';
 import { ensureFirstAdmin } from './auth/first-admin';
@@ -71,6 +73,13 @@ export interface CreateAppOptions {
   clock?: Clock;
 }
 
+/** The route object of `path` in `router` (the metrics label a request by it). */
+function routeOf(router: { stack: { route?: { path?: unknown } }[] }, path: string): object {
+  const route = router.stack.find((layer) => layer.route?.path === path)?.route;
+  if (!route) throw new Error(`no route ${path} in the router`);
+  return route;
+}
+
 /** Builds the whole application. No side effect at import time; `main.ts` only wires process signals. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<App> {
   // Whoever made the logger, errors are logged without the values of failed statements (README "Errors").
@@ -92,10 +101,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // No ETag: nothing is cached by validators here, and hashing every body costs CPU on every answer.
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
-    // GET /health is answered before express (health/health.ts `healthFastPath`); everything else is express's.
-    const fastPaths: { health?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean } = {};
+    // A few hot, simple requests are answered in front of express (http/fast-path.ts); everything else is express's.
+    const fastPaths: FastPath[] = [];
     const httpServer = http.createServer((req, res) => {
-      if (!fastPaths.health?.(req, res)) app(req, res);
+      for (const fastPath of fastPaths) if (fastPath(req, res)) return;
+      app(req, res);
     });
     const schema = await buildGraphQLSchema();
     // Live updates: graphql-ws on the same server, path and schema; fed from the broker (README "Live updates (subscriptions)").
@@ -128,14 +138,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const healthRoute = app.route('/health');
     healthRoute.get(healthHandler(database.orm, config.healthTimeoutMs)).all(methodNotAllowed(['GET', 'HEAD']));
     const trustProxy = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
-    fastPaths.health = healthFastPath({
-      orm: database.orm,
-      timeoutMs: config.healthTimeoutMs,
+    const fastPathSetup: FastPathSetup = {
       // The same first middlewares as every request gets from express, in the same order.
       before: metrics ? [metrics.http.middleware, logging] : [logging],
       clientIp: (req) => proxyAddr(req, trustProxy),
-      route: healthRoute,
-    });
+    };
+    fastPaths.push(
+      healthFastPath(fastPathSetup, { orm: database.orm, timeoutMs: config.healthTimeoutMs, route: healthRoute }),
+    );
     const readiness = new Readiness({
       orm: database.orm,
       logger,
@@ -168,6 +178,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     );
     const rest = restRouter();
     app.use('/api', rest);
+    if (config.auth.restAuth === 'open') {
+      // Only where every caller sees every loan with no credential to check (loans/loan.rest.ts).
+      fastPaths.push(loanByIdFastPath(fastPathSetup, { orm: database.orm, route: routeOf(rest, '/loans/:id') }));
+    }
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(
       '/graphql',

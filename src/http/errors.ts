@@ -1,5 +1,8 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toRestError, type RestErrorBody } from '../common/error-mapping';
+import type { Logger } from '../logging/logger';
+import { sendJson } from './fast-path';
 
 export function sendError(res: Response, status: number, error: RestErrorBody['error']): void {
   const requestId = res.req?.id as string | undefined;
@@ -47,13 +50,36 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
     });
     return;
   }
+  const answer = errorAnswer(error, req.log, res);
+  sendError(res, answer.status, answer.error);
+};
+
+/**
+ * The answer to an error of the application (a domain error, the database...): its mapped status and body, a
+ * dependency's 5xx logged as a warning; anything unexpected is logged with its stack and masked as a 500.
+ */
+export function errorAnswer(
+  error: unknown,
+  log: Logger,
+  res: { err?: Error },
+): { status: number; error: RestErrorBody['error'] } {
   const mapped = toRestError(error);
   if (mapped) {
-    if (mapped.status >= 500) req.log.warn({ err: error }, 'dependency unavailable');
-    sendError(res, mapped.status, mapped.body.error);
-    return;
+    if (mapped.status >= 500) log.warn({ err: error }, 'dependency unavailable');
+    return { status: mapped.status, error: mapped.body.error };
   }
-  req.log.error({ err: error }, 'unhandled error');
+  log.error({ err: error }, 'unhandled error');
   res.err = error as Error;
-  sendError(res, 500, { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
-};
+  return { status: 500, error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } };
+}
+
+/** `sendError` for a request answered in front of express (http/fast-path.ts): the same body and headers. */
+export function sendPlainError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  error: RestErrorBody['error'],
+): void {
+  const requestId = (req as { id?: string }).id;
+  sendJson(req, res, status, JSON.stringify({ error: { ...error, ...(requestId ? { request_id: requestId } : {}) } }));
+}
