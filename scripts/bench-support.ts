@@ -222,16 +222,22 @@ export function startChild(options: {
   return handle;
 }
 
-/** A free TCP port on 127.0.0.1 (closed again at once: the child binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+/**
+ * A free TCP port on 127.0.0.1 (closed again at once: the child binds it a moment later), other than `taken`
+ * (ports handed out but not bound yet: the system may offer a just-closed port again).
+ */
+export async function freePort(taken: readonly number[] = []): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port: bound } = server.address() as net.AddressInfo;
+        server.close(() => resolve(bound));
+      });
     });
-  });
+    if (!taken.includes(port)) return port;
+  }
 }
 
 /** Polls `url` until it answers 200; fails at once if the child exits, or after `timeoutMs`. */

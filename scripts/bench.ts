@@ -172,7 +172,7 @@ async function startGateway(
       // As deployed (Kubernetes and compose set METRICS_PORT): every request pays its metrics (README "Metrics").
       ...(process.env.BENCH_METRICS === '0'
         ? {}
-        : { METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) }),
+        : { METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort([port])) }),
     },
   });
   const url = `http://127.0.0.1:${port}`;

@@ -145,8 +145,9 @@ function iso(text: string, short = false): string {
   const plus = text.indexOf('+', 19);
   if (text[10] !== ' ' || text.slice(plus) !== '+00') return new Date(text).toISOString();
   const seconds = `${text.slice(0, 10)}T${text.slice(11, 19)}`;
-  if (plus === 19) return short ? `${seconds}Z` : `${seconds}.000Z`;
-  return `${seconds}.${text.slice(20, plus).padEnd(3, '0')}Z`;
+  // Milliseconds as `Date` keeps them: further digits (PostgreSQL keeps microseconds) cut.
+  const millis = plus === 19 ? '000' : text.slice(20, Math.min(plus, 23)).padEnd(3, '0');
+  return short && millis === '000' ? `${seconds}Z` : `${seconds}.${millis}Z`;
 }
 
 function legacyLoan(row: LoanRow): string {
