@@ -14,7 +14,7 @@ import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
 import { healthFastPath, healthHandler } from './health/health';
 import { type FastPath, type FastPathSetup } from './http/fast-path';
-import { loanByIdFastPath } from './loans/loan.rest';
+import { loanReadFastPath } from './loans/loan.rest';
 import { liveHandler, readyHandler } from './health/probes';
 import { Readiness } from './health/readiness';
 import { ensureFirstAdmin } from './auth/first-admin';
@@ -180,7 +180,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use('/api', rest);
     if (config.auth.restAuth === 'open') {
       // Only where every caller sees every loan with no credential to check (loans/loan.rest.ts).
-      fastPaths.push(loanByIdFastPath(fastPathSetup, { orm: database.orm, route: routeOf(rest, '/loans/:id') }));
+      fastPaths.push(
+        loanReadFastPath(fastPathSetup, {
+          orm: database.orm,
+          routes: { list: routeOf(rest, '/loans'), byId: routeOf(rest, '/loans/:id') },
+        }),
+      );
     }
     app.use('/graphql', graphqlGuard(config.graphql.limits));
     app.use(

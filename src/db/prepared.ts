@@ -79,8 +79,7 @@ export async function pooledQuery(
 ): Promise<Record<string, unknown>[]> {
   const client = knex.client as unknown as PooledClient;
   const connection = await client.acquireConnection();
-  // knex's own statement event, as its runner emits it: listeners (statement counts, tracing) see every read.
-  client.emit('query', { method: 'raw', sql: text, bindings: values });
+  emitStatement(knex, text, values);
   try {
     // No `name`: PostgreSQL gets an unnamed statement (parsed with each call; what is prepared once here is the
     // SQL text). A named one would exist only on the server connection that prepared it, and PgBouncer's
@@ -90,6 +89,14 @@ export async function pooledQuery(
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+/**
+ * knex's own statement event, as its runner emits it, for a statement sent to a connection without the runner:
+ * listeners (statement counts, tracing) see every statement.
+ */
+export function emitStatement(knex: Knex, text: string, values: unknown[]): void {
+  (knex.client as unknown as PooledClient).emit('query', { method: 'raw', sql: text, bindings: values });
 }
 
 /** What the read needs of knex's pg client: its pool, and how it numbers placeholders. */

@@ -50,8 +50,8 @@ export function toLegacyLoan(loan: LoanView): LegacyLoan {
 
 /**
  * A plain row (`forEachLoanBatch`) in the legacy shape. Money leaves the shim as JSON numbers because
- * the legacy contract documents numbers (2 places at most). Timestamps are PostgreSQL's text;
- * `new Date` reads it as MikroORM does when it hydrates an entity.
+ * the legacy contract documents numbers (2 places at most). Timestamps are PostgreSQL's text (or a view's ISO
+ * string), printed as `new Date(text).toISOString()` would print them (`isoSeconds`).
  */
 export function rowToLegacyLoan(row: LoanRow): LegacyLoan {
   return {
@@ -62,14 +62,24 @@ export function rowToLegacyLoan(row: LoanRow): LegacyLoan {
     status: row.status,
     term_months: row.term_months,
     interest_rate_apr: row.interest_rate_apr === null ? null : Number(row.interest_rate_apr),
-    created_at: isoSeconds(new Date(row.created_at)),
-    updated_at: isoSeconds(new Date(row.updated_at)),
+    created_at: isoSeconds(row.created_at),
+    updated_at: isoSeconds(row.updated_at),
   };
 }
 
-/** `2025-01-01T00:00:00Z` as documented; milliseconds only when there are some. */
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace('.000Z', 'Z');
+/** PostgreSQL's text of a timestamptz in UTC (`2025-01-01 00:00:00.5+00`), or an ISO 8601 string in UTC. */
+const UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:\+00|Z)$/;
+
+/**
+ * `2025-01-01T00:00:00Z` as documented; milliseconds only when there are some (`...00.500Z`), further digits cut
+ * as `Date` cuts them. Rewritten as text when it is UTC (PostgreSQL's own text, two per row of the list: parsing
+ * each into a `Date` and printing it back was the list's largest single cost); anything else through `Date`.
+ */
+export function isoSeconds(text: string): string {
+  const match = UTC_TIMESTAMP.exec(text);
+  if (!match) return new Date(text).toISOString().replace('.000Z', 'Z');
+  const millis = (match[3] ?? '').slice(0, 3).padEnd(3, '0');
+  return `${match[1]}T${match[2]}${millis === '000' ? '' : `.${millis}`}Z`;
 }
 
 /**
@@ -84,6 +94,11 @@ function isoSeconds(date: Date): string {
  */
 export async function listLoans(req: Request, res: Response): Promise<void> {
   const context = requestContext(res);
+  await streamLoans(req, res, context.services.loans, context.logger);
+}
+
+/** `listLoans` on a plain response: express's route and the fast path below share it. */
+async function streamLoans(req: IncomingMessage, res: ServerResponse, loans: LoanService, log: Logger): Promise<void> {
   let started = false;
   let gone = false;
   const onClose = () => {
@@ -91,7 +106,7 @@ export async function listLoans(req: Request, res: Response): Promise<void> {
   };
   res.once('close', onClose);
   try {
-    await context.services.loans.forEachBatch(async (rows) => {
+    await loans.forEachBatch(async (rows) => {
       if (gone || res.destroyed) return false;
       let chunk = '';
       for (const row of rows) {
@@ -99,7 +114,8 @@ export async function listLoans(req: Request, res: Response): Promise<void> {
         started = true;
       }
       if (!res.headersSent) {
-        res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
         // HEAD: the headers are all the client gets; no need to read the rest of the table.
         if (req.method === 'HEAD') return false;
       }
@@ -108,8 +124,8 @@ export async function listLoans(req: Request, res: Response): Promise<void> {
     });
   } catch (error) {
     if (!res.headersSent) throw error;
-    context.logger.error({ err: error }, 'GET /api/loans failed after the response started; connection destroyed');
-    res.err = error as Error;
+    log.error({ err: error }, 'GET /api/loans failed after the response started; connection destroyed');
+    (res as { err?: Error }).err = error as Error;
     res.destroy();
     return;
   } finally {
@@ -120,7 +136,7 @@ export async function listLoans(req: Request, res: Response): Promise<void> {
 }
 
 /** Resolves when the response can take more data, or when the client has gone (the caller then stops). */
-function drained(res: Response): Promise<void> {
+function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
@@ -145,39 +161,55 @@ export async function getLoan(req: Request<{ id: string }>, res: Response): Prom
 const LOAN_PATH = /^\/api\/loans\/([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$/;
 
 /**
- * `GET`/`HEAD /api/loans/<uuid>` under REST_AUTH=open (the legacy callers' mode, where every caller sees every
- * loan), answered before express: the legacy clients' most frequent call, whose cost was mostly express's chain
- * (docs/profiling.md). The same service call and answers as `getLoan` above through express (200 with the loan,
- * 404 NOT_FOUND, 503 when the database is unreachable, every error mapped by the error handler's own rules), with
- * the same request id, log line and metrics (`runFastPath`). Not taken, so answered by express's route: other
- * methods (405), a request with a body (express parses it), a query string (the input guard reads it), any other
- * spelling of the path (case, trailing slash, percent-encoding, an id that is not a UUID: 400).
+ * `GET`/`HEAD /api/loans` and `/api/loans/<uuid>` under REST_AUTH=open (the legacy callers' mode, where every caller
+ * sees every loan), answered before express: the legacy clients' reads, whose cost was largely express's chain
+ * (docs/profiling.md). The same service calls and answers as `listLoans` and `getLoan` above through express (the
+ * list streamed, the loan, 404 NOT_FOUND, 503 when the database is unreachable, every error mapped by the error
+ * handler's own rules), with the same request id, log line and metrics (`runFastPath`). Not taken, so answered by
+ * express's routes: other methods (POST creates, others 405), a request with a body (express parses it), a query
+ * string (the input guard reads it), any other spelling of the path (case, trailing slash, percent-encoding, an id
+ * that is not a UUID: 400).
  */
-export function loanByIdFastPath(
+export function loanReadFastPath(
   setup: FastPathSetup,
   options: {
     orm: MikroORM;
-    /** The express route of `/api/loans/:id` (the metrics label it by its template). */
-    route: object;
+    /** The express routes of `/api/loans` and `/api/loans/:id` (the metrics label requests by their templates). */
+    routes: { list: object; byId: object };
   },
 ): FastPath {
-  // One fork for views only: `findById` reads plain rows (loan.queries.ts) and never puts an entity in it.
+  // One fork for plain rows only: these reads (loan.queries.ts) never put an entity in it.
   const loans = new LoanService(options.orm.em.fork(), LEGACY);
-  const answer = async (req: IncomingMessage, res: ServerResponse, id: string) => {
+  const logOf = (req: IncomingMessage) => (req as { log: Logger }).log;
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    const failure = errorAnswer(error, logOf(req), res);
+    sendPlainError(req, res, failure.status, failure.error);
+  };
+  const list = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      await streamLoans(req, res, loans, logOf(req));
+    } catch (error) {
+      fail(req, res, error);
+    }
+  };
+  const one = async (req: IncomingMessage, res: ServerResponse, id: string) => {
     try {
       const loan = await loans.findById(id);
       if (!loan) throw new NotFoundError('Loan', id);
       sendJson(req, res, 200, JSON.stringify(toLegacyLoan(loan)));
     } catch (error) {
-      const failure = errorAnswer(error, (req as { log: Logger }).log, res);
-      sendPlainError(req, res, failure.status, failure.error);
+      fail(req, res, error);
     }
   };
   return (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || hasBody(req)) return false;
+    if (req.url === '/api/loans') {
+      runFastPath(setup, options.routes.list, req, res, list);
+      return true;
+    }
     const id = LOAN_PATH.exec(req.url ?? '')?.[1];
-    if (id === undefined || !isUuid(id) || hasBody(req)) return false;
-    runFastPath(setup, options.route, req, res, (plainReq, plainRes) => answer(plainReq, plainRes, id));
+    if (id === undefined || !isUuid(id)) return false;
+    runFastPath(setup, options.routes.byId, req, res, (plainReq, plainRes) => one(plainReq, plainRes, id));
     return true;
   };
 }

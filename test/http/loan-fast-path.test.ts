@@ -8,10 +8,10 @@ import { countQueries, createLoan } from '../support/factories';
 import type { Loan } from '../../src/loans/loan.entity';
 
 /**
- * `GET`/`HEAD /api/loans/<uuid>` under REST_AUTH=open is answered before express (src/loans/loan.rest.ts
- * `loanByIdFastPath`). What must not change: every answer is the one express's `/api/loans/:id` route gives (found,
- * unknown, database down), with the same request id, log line, metrics label and one statement. Structural:
- * express's `app.handle` is not entered for it, and is for every other spelling, method or mode.
+ * `GET`/`HEAD /api/loans` and `/api/loans/<uuid>` under REST_AUTH=open are answered before express
+ * (src/loans/loan.rest.ts `loanReadFastPath`). What must not change: every answer is the one express's routes give
+ * (the list, a loan, unknown, database down), with the same request id, log line, metrics label and statements.
+ * Structural: express's `app.handle` is not entered for them, and is for every other spelling, method or mode.
  */
 
 /** Counts the requests express serves (`app(req, res)` calls `handle`). */
@@ -26,7 +26,7 @@ function countExpressRequests(app: App): { count: number } {
   return counter;
 }
 
-describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
+describe('GET /api/loans and /api/loans/:id before express (REST_AUTH=open)', () => {
   let app: App;
   let db: TestDatabase;
   let lines: Record<string, any>[];
@@ -107,6 +107,23 @@ describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
     expect(unknown.body.error).toMatchObject({ code: 'NOT_FOUND', request_id: expect.any(String) });
   });
 
+  test.each(['GET', 'HEAD'] as const)('%s of the list: the express route answer and statements', async (method) => {
+    await createLoan(app.orm.em, { amount: '99.99', currency: 'KES' });
+    const fastRun = await countQueries(app.orm.em, () => bothWays(method, '/api/loans'));
+    const viaExpress = await countQueries(app.orm.em, () =>
+      throughExpress(method, '/api/loans', `list-${Math.random().toString(36).slice(2)}`),
+    );
+    expect(fastRun.result.status).toBe(200);
+    if (method === 'GET') {
+      const ids = (fastRun.result.body as { id: string }[]).map((l) => l.id);
+      expect(ids).toContain(loan.id);
+      expect(ids.length).toBeGreaterThanOrEqual(2);
+    }
+    // bothWays asked twice (fast, then express): half of its statements are the fast path's.
+    expect(fastRun.queries.length).toBe(2 * viaExpress.queries.length);
+    expect(fastRun.queries.slice(0, viaExpress.queries.length)).toEqual(viaExpress.queries);
+  });
+
   test('one statement, and the request id, log line and metrics label of any request', async () => {
     const { result, queries } = await countQueries(app.orm.em, () =>
       request(app.httpServer)
@@ -126,9 +143,13 @@ describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
       res: { statusCode: 200 },
       msg: expect.stringMatching(/^GET \/api\/loans\/[0-9a-f-]{36} 200 \d+ms$/),
     });
+    await request(app.httpServer).get('/api/loans').expect(200);
     const metrics = await request(app.httpServer).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     expect(metrics.text).toMatch(
       /http_request_duration_seconds_count\{method="GET",route="\/api\/loans\/:id",status_code="200"\} \d+/,
+    );
+    expect(metrics.text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/loans",status_code="200"\} \d+/,
     );
     expect(metrics.text).toMatch(
       /http_request_duration_seconds_count\{method="GET",route="\/api\/loans\/:id",status_code="404"\} \d+/,
@@ -143,6 +164,8 @@ describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
     expect((await server.get(`/api/loans/${loan.id}/`)).status).toBe(200);
     expect((await server.get(`/API/LOANS/${loan.id}`)).status).toBe(200);
     expect((await server.get('/api/loans/not-a-uuid')).status).toBe(400);
+    expect((await server.get('/api/loans?page=2')).status).toBe(200);
+    expect((await server.get('/api/loans/')).status).toBe(200);
     expect((await server.get(`/api/loans/${loan.id}?q=%00`)).status).toBe(400);
     const post = await server.post(`/api/loans/${loan.id}`).send({});
     expect(post.status).toBe(405);
@@ -153,10 +176,10 @@ describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
       .send('{"broken":');
     expect(withBody.status).toBe(400);
     expect(withBody.body.error.code).toBe('INVALID_JSON');
-    expect(express.count).toBe(7);
+    expect(express.count).toBe(9);
   });
 
-  test('with the database unreachable: the same 503 as the express route', async () => {
+  test('with the database unreachable: the same 503s as the express routes', async () => {
     await adminQuery(adminUrl(), `alter database ${db.name} allow_connections false`);
     await adminQuery(adminUrl(), 'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
       db.name,
@@ -165,6 +188,8 @@ describe('GET /api/loans/:id before express (REST_AUTH=open)', () => {
       const answer = await bothWays('GET', `/api/loans/${loan.id}`);
       expect(answer.status).toBe(503);
       expect(answer.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      const list = await bothWays('GET', '/api/loans');
+      expect(list.status).toBe(503);
     } finally {
       await adminQuery(adminUrl(), `alter database ${db.name} allow_connections true`);
     }
