@@ -63,8 +63,16 @@ export function sendJson(
   else res.end(body);
 }
 
-/** True when the request announces a body (a GET may carry one; express would parse it): not for a fast path. */
+/**
+ * True when the request announces a body or anything express's body parser reads (a GET may carry one, and the
+ * parser checks the type, charset and encoding even of `Content-Length: 0`): not for a fast path.
+ */
 export function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const headers = req.headers;
+  return (
+    headers['transfer-encoding'] !== undefined ||
+    headers['content-length'] !== undefined ||
+    headers['content-type'] !== undefined ||
+    headers['content-encoding'] !== undefined
+  );
 }

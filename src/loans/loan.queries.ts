@@ -444,6 +444,7 @@ export async function forEachLoanBatch(
     });
   } catch (error) {
     // The snapshot ends here either way: rolled back, or, when the connection cannot answer, never lent again.
+    emitStatement(knex, 'rollback', []);
     await connection.query({ text: 'rollback', values: [] }).catch(() => {
       connection.__knex__disposed ??= 'a streamed list could not roll back its transaction';
     });

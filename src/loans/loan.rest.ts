@@ -68,7 +68,8 @@ export function rowToLegacyLoan(row: LoanRow): LegacyLoan {
 }
 
 /** PostgreSQL's text of a timestamptz in UTC (`2025-01-01 00:00:00.5+00`), or an ISO 8601 string in UTC. */
-const UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:\+00|Z)$/;
+const UTC_TIMESTAMP =
+  /^([1-9]\d{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))( |T)((?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)(?:\.(\d{1,9}))?(\+00|Z)$/;
 
 /**
  * `2025-01-01T00:00:00Z` as documented; milliseconds only when there are some (`...00.500Z`), further digits cut
@@ -77,9 +78,17 @@ const UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9})
  */
 export function isoSeconds(text: string): string {
   const match = UTC_TIMESTAMP.exec(text);
-  if (!match) return new Date(text).toISOString().replace('.000Z', 'Z');
-  const millis = (match[3] ?? '').slice(0, 3).padEnd(3, '0');
-  return `${match[1]}T${match[2]}${millis === '000' ? '' : `.${millis}`}Z`;
+  // Only PostgreSQL's form (space, `+00`) or toISOString's (`T`, `Z`), years from 1000, days that exist.
+  const pgOrIso = match && (match[2] === ' ') === (match[5] === '+00');
+  if (!match || !pgOrIso || !dayExists(match[1])) return new Date(text).toISOString().replace('.000Z', 'Z');
+  const millis = (match[4] ?? '').slice(0, 3).padEnd(3, '0');
+  return `${match[1]}T${match[3]}${millis === '000' ? '' : `.${millis}`}Z`;
+}
+
+/** `YYYY-MM-DD` is a real calendar day (`Date` would roll 2025-02-30 over to March). */
+function dayExists(day: string): boolean {
+  const [year, month, date] = day.split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, date)).getUTCDate() === date;
 }
 
 /**

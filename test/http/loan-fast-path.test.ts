@@ -125,6 +125,16 @@ describe('GET /api/loans and /api/loans/:id before express (REST_AUTH=open)', ()
   });
 
   test('one statement, and the request id, log line and metrics label of any request', async () => {
+    const count = async (route: string, status: number) => {
+      const text = (await request(app.httpServer).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`)).text;
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`http_request_duration_seconds_count{method="GET",route="${route}",status_code="${status}"}`),
+        );
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const before = [await count('/api/loans/:id', 200), await count('/api/loans', 200)];
     const { result, queries } = await countQueries(app.orm.em, () =>
       request(app.httpServer)
         .get(`/api/loans/${loan.id}`)
@@ -144,6 +154,10 @@ describe('GET /api/loans and /api/loans/:id before express (REST_AUTH=open)', ()
       msg: expect.stringMatching(/^GET \/api\/loans\/[0-9a-f-]{36} 200 \d+ms$/),
     });
     await request(app.httpServer).get('/api/loans').expect(200);
+    expect([await count('/api/loans/:id', 200), await count('/api/loans', 200)]).toEqual([
+      before[0] + 1,
+      before[1] + 1,
+    ]);
     const metrics = await request(app.httpServer).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     expect(metrics.text).toMatch(
       /http_request_duration_seconds_count\{method="GET",route="\/api\/loans\/:id",status_code="200"\} \d+/,
@@ -176,7 +190,12 @@ describe('GET /api/loans and /api/loans/:id before express (REST_AUTH=open)', ()
       .send('{"broken":');
     expect(withBody.status).toBe(400);
     expect(withBody.body.error.code).toBe('INVALID_JSON');
-    expect(express.count).toBe(9);
+    const emptyLatin1 = await server
+      .get('/api/loans')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .set('Content-Length', '0');
+    expect(emptyLatin1.status).toBe(415);
+    expect(express.count).toBe(10);
   });
 
   test('with the database unreachable: the same 503s as the express routes', async () => {

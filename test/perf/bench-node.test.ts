@@ -25,6 +25,7 @@ describe('bench node', () => {
     // numeric, not string, comparison
     expect(pickRelease('26.10.0', published)).toBe('26.10.0');
     expect(pickRelease('26.9.5', published)).toBe('26.9.0');
+    expect(pickRelease('26.10.0', ['26.9.0'])).toBe('26.9.0');
   });
 
   it('ignores prereleases and other majors, and gives null when nothing fits', () => {

@@ -30,7 +30,16 @@ describe('isoSeconds', () => {
   });
 
   test('another time zone, offset or form still goes through Date', () => {
-    for (const text of ['2025-01-01 03:00:00+03', '2025-01-01 05:30:00.25+05:30', '2025-06-01T12:00:00.000-02:00']) {
+    expect(() => isoSeconds('2025-01-01T00:00:00+00')).toThrow(RangeError);
+    for (const text of [
+      '2025-01-01 03:00:00+03',
+      '2025-01-01 05:30:00.25+05:30',
+      '2025-06-01T12:00:00.000-02:00',
+      '0050-06-01 00:00:00+00',
+      '2025-02-30 00:00:00+00',
+      '1999-12-31 23:59:59.999+00',
+      '1000-01-01 00:00:00+00',
+    ]) {
       expect(isoSeconds(text)).toBe(throughDate(text));
     }
     expect(isoSeconds('2025-01-01 03:00:00+03')).toBe('2025-01-01T00:00:00Z');
