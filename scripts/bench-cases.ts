@@ -1,7 +1,8 @@
 /**
  * The cases of `npm run bench`: the request each server gets, and the checks made before timing it: the
  * gateway's answer and the raw reference's are deep-equal (a difference names the case and the JSON path), and
- * they hold the data the database has (read here with plain SQL of its own).
+ * they hold the data the database has (read here with plain SQL of its own). The GraphQL reads the stack floor
+ * (scripts/stack-floor.ts) serves are also checked on it: its answer's `data` equals the raw reference's.
  */
 import type { Client } from 'pg';
 import { encodeCursor } from '../src/common/cursor';
@@ -33,6 +34,8 @@ export interface BenchCase {
   request(ctx: CaseContext): LoadRequest;
   /** Checks both sides (each asked through its own `Ask`); throws naming the case and what differs. */
   check(ctx: CaseContext, gateway: Ask, raw: Ask): Promise<void>;
+  /** The stack floor (scripts/stack-floor.ts) serves this case: it is measured beside the other two (context). */
+  floor?: boolean;
 }
 
 export class CheckError extends Error {}
@@ -108,6 +111,27 @@ interface LegacyLoan {
   currency: string;
   status: string;
   created_at: string;
+}
+
+/**
+ * The stack floor's answer against the raw reference's (already checked against the gateway and the database):
+ * both HTTP 200 and the same `data` (the floor has no `extensions.cost`, so nothing else is compared).
+ */
+export async function checkFloor(c: BenchCase, ctx: CaseContext, raw: Ask, floor: Ask): Promise<void> {
+  const request = c.request(ctx);
+  const [r, f] = [await raw(request), await floor(request)];
+  const what = `${c.key} (stack floor)`;
+  const skip = 'BENCH_FLOOR=0 measures without it';
+  if (f.status !== 200 || r.status !== 200) {
+    fail(what, `HTTP ${f.status} from the floor, ${r.status} from the raw reference: ${show(f.json)} (${skip})`);
+  }
+  const data = (json: unknown) => (json as { data?: unknown } | null)?.data;
+  const errors = (f.json as { errors?: unknown } | null)?.errors;
+  if (errors) fail(what, `GraphQL errors from the floor: ${show(errors)} (${skip})`);
+  const d = firstDifference(data(f.json), data(r.json));
+  if (d) {
+    fail(what, `data differs at $.data${d.path.slice(1)}: floor ${show(d.a)}, raw reference ${show(d.b)} (${skip})`);
+  }
 }
 
 // ---- REST
@@ -366,6 +390,7 @@ interface Connection<T> {
 
 const graphqlLoans: BenchCase = {
   key: 'gql_loans',
+  floor: true,
   name: 'GraphQL loans(first: 20) { borrower }',
   db: 'medium',
   request: (ctx) => graphql(ctx, GRAPHQL.loans),
@@ -393,6 +418,7 @@ const graphqlLoans: BenchCase = {
 
 const graphqlLoan: BenchCase = {
   key: 'gql_loan',
+  floor: true,
   name: 'GraphQL loan(id) { borrower }',
   db: 'medium',
   request: (ctx) => graphql(ctx, GRAPHQL.loan, { id: ctx.loanId }),
@@ -416,6 +442,7 @@ const graphqlLoan: BenchCase = {
 
 const graphqlUsers: BenchCase = {
   key: 'gql_users',
+  floor: true,
   name: 'GraphQL users(first: 20) { loans(first: 5) }',
   db: 'medium',
   request: (ctx) => graphql(ctx, GRAPHQL.users),

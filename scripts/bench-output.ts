@@ -8,6 +8,7 @@ import * as prettier from 'prettier';
 import { sizeLabel, type DbLabel } from './bench-cases';
 import {
   casesTable,
+  floorTable,
   keysetTable,
   mb,
   median,
@@ -49,6 +50,8 @@ export interface RunRecord {
     secondary: boolean;
     docs: boolean;
     budgetMinutes: number;
+    /** BENCH_FLOOR (1: the stack floor is measured beside the GraphQL read cases; 0 skips it). */
+    floor: boolean;
   };
   sizes: Record<DbLabel, number>;
   /** Where the raw reference read the statistics from, per database. */
@@ -73,17 +76,21 @@ function scalings(run: RunRecord) {
   });
 }
 
-/** The Markdown sections: failed checks (if any), the ratios, the statistics' scaling, memory, keyset. */
+/** The Markdown sections: failed checks (if any), the ratios, the stack floor, the statistics' scaling, memory, keyset. */
 export function reportSections(run: RunRecord): string[] {
   const scaled = scalings(run);
   const summaries = run.cases.map(summarise);
   const targets = targetRows(summaries, scaled, run.stream, run.rssTargetMb);
+  const floor = floorTable(summaries);
   return [
     run.checkFailures.length ? `## CHECKS FAILED\n\n${run.checkFailures.map((f) => `- ${f}`).join('\n')}` : '',
     targets.length
       ? `## Targets (issue 10's acceptance list): ${targets.filter((t) => t.met).length} of ${targets.length} met\n\n${targetsTable(targets)}`
       : '',
     `## Gateway ÷ raw reference\n\n${casesTable(summaries)}`,
+    floor
+      ? `## Stack floor ÷ raw reference (context, not a target)\n\nscripts/stack-floor.ts: express, Apollo Server, type-graphql, MikroORM and DataLoader used the textbook way, with none of the gateway's duties, on the same database, CPU and Node.\n\n${floor}`
+      : '',
     scaled.length ? `## Statistics: latency as the table grows (p50)\n\n${scalingTable(scaled)}` : '',
     run.stream ? `## Streamed list: memory\n\n${streamTable(run.stream)}` : '',
     run.keyset
@@ -115,6 +122,13 @@ export function benchResult(run: RunRecord): unknown {
           p99_ms: round3(x.p99),
           failed: x.failed,
         });
+        // The stack floor, for the cases measured with it: context, never a target.
+        const floor = s.floor && {
+          floor: side(s.floor.side),
+          floor_ratio: round3(s.floor.ratio),
+          floor_ratio_range: s.floor.ratioRange.map(round3),
+          gateway_vs_floor: round3(s.floor.gatewayShare),
+        };
         return [
           c.key,
           {
@@ -123,11 +137,13 @@ export function benchResult(run: RunRecord): unknown {
             ratio_range: s.ratioRange.map(round3),
             gateway: side(s.gateway),
             raw: side(s.raw),
+            ...floor,
             rounds: c.gateway.map((g, i) => ({
               gateway_rps: round3(g.rps),
               raw_rps: round3(c.raw[i].rps),
               gateway_p50_ms: round3(g.p50),
               raw_p50_ms: round3(c.raw[i].p50),
+              ...(c.floor?.[i] && { floor_rps: round3(c.floor[i].rps), floor_p50_ms: round3(c.floor[i].p50) }),
             })),
           },
         ];
@@ -173,6 +189,13 @@ export function docsText(r: RunRecord, sections: string[]): string {
         : 'a full scan of `loans` (the database had no rollup table)',
     )
     .join('; ');
+  const withFloor = r.cases.some((c) => c.floor?.length);
+  const interleaving = withFloor
+    ? 'gateway, raw reference and (GraphQL reads only) stack floor interleaved (round 1 gateway, round 1 raw, round 1 floor, round 2 gateway...)'
+    : 'gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...)';
+  const floorLine = withFloor
+    ? `\n- **Stack floor:** \`scripts/stack-floor.ts\`, for the GraphQL reads \`loans\`, \`loan(id)\` and \`users\` only: express 5, Apollo Server 5 (cache control off), type-graphql resolvers of its own, MikroORM (a forked EntityManager per request) and DataLoader, used the textbook way with none of the gateway's duties (no request log, metrics, limits, input rules, graphql-jit or fast paths); the same token check as the raw reference, through MikroORM. Same database, CPU, Node and flags; its answers' \`data\` is checked to equal the raw reference's. Context, not a target (\`BENCH_FLOOR=0\` skips it).`
+    : '';
   const url = process.env.DATABASE_URL;
   const shownUrl = url ? `DATABASE_URL=${url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@')} ` : '';
   return `# Performance: the gateway against a raw reference
@@ -182,10 +205,10 @@ Written by \`npm run bench\` (scripts/bench.ts); rerun it rather than editing th
 - **Date:** ${r.date.toISOString()} (the run took ${r.minutes.toFixed(1)} min); commit ${r.commit || 'unknown'}
 - **Machine:** ${m.cpu}, ${m.cpus} CPUs (\`os.cpus()\`); both servers run on Node ${m.serverNode.version} (${m.serverNode.source}); the load generator on Node ${m.node.replace(/^v/, '')}; PostgreSQL ${m.postgres} (${m.database})
 - **Command:** \`${custom ? `${custom} ` : ''}${shownUrl}npm run bench\`
-- **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, gateway and raw reference interleaved (round 1 gateway, round 1 raw, round 2 gateway...); ${m.pinned ? 'both servers pinned to CPU 0 and the load generator to CPU 1 with `taskset`' : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
+- **Load:** autocannon in the bench process, ${r.settings.connections} keep-alive connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.seconds} s measured per round, ${r.settings.rounds} rounds, ${interleaving}; ${m.pinned ? `${withFloor ? 'the three servers' : 'both servers'} pinned to CPU 0 and the load generator to CPU 1 with \`taskset\`` : 'NOT pinned (no `taskset`, or a single CPU)'}; PostgreSQL unpinned.
 - **Data:** generated in SQL (\`generate_series\`, seeded): borrowers with a skewed number of loans each, statuses, currencies KES NGN INR PHP VND and \`created_at\` spread over 2023-2025; one scratch database per size, migrated by the gateway's first start, dropped at the end.
 - **Gateway:** the built app, \`node ${m.nodeFlags.join(' ')} dist/src/main.js\` on Node ${m.serverNode.version}, as the raw reference (node's flags as in the image's \`CMD\`, the Dockerfile; the raw reference runs with the same flags) with \`APP_ENV=production\`, \`NODE_ENV=production\`, \`LOG_LEVEL=info\` (a log line per request, written to a file), pool of 10; GraphQL as an admin (bearer token).
-- **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry) and makes the gateway's one read per authenticated request (the user's role and token version, by id); statistics from ${sources || 'n/a'}.
+- **Raw reference:** \`scripts/raw-reference.ts\`: \`node:http\`, a \`pg\` Pool of 10, hand-written SQL, hand-built JSON, the statements listed at the top of that file. It verifies the bearer token with \`jose\` as the gateway does (HS256, issuer, audience, expiry) and makes the gateway's one read per authenticated request (the user's role and token version, by id); statistics from ${sources || 'n/a'}.${floorLine}
 
 Where the gateway's time goes (CPU profiles), what was changed and what remains: [docs/profiling.md](profiling.md).
 
@@ -201,7 +224,15 @@ aside, and the same tables written) and to hold the data the database has. Only 
 mean something: absolute numbers move with whatever else the machine does (other developers' tests run
 on it), and the interleaved rounds make both sides share the drift. The per-round range is the lowest and
 highest ratio of a round's gateway run to the same round's raw run: a wide range means a noisy run.
-
+${
+  withFloor
+    ? `
+**floor ÷ raw** (GraphQL reads only) is what the stack itself reaches of the raw reference with none of the
+gateway's duties: the ceiling any gateway on this stack could approach without changing the stack.
+**gateway ÷ floor** is the share of that ceiling the gateway keeps. Neither is a target.
+`
+    : ''
+}
 Latencies are per request under ${r.settings.connections} concurrent connections, so p50 mostly mirrors throughput
 (about connections ÷ requests per second); p99 is the tail. Requests per second count 2xx answers only;
 "failed" counts non-2xx answers, connection errors and timeouts in the measured windows.

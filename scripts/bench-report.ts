@@ -1,4 +1,7 @@
-/** What `npm run bench` reports: medians over rounds, the gateway ÷ raw ratios, the table and docs/performance.md. */
+/**
+ * What `npm run bench` reports: medians over rounds, the gateway ÷ raw ratios, the table and docs/performance.md;
+ * for the cases measured with the stack floor (scripts/stack-floor.ts), floor ÷ raw beside them, as context only.
+ */
 import type { LoadResult } from './bench-load';
 import type { StreamMeasurement, Download } from './bench-stream';
 
@@ -8,6 +11,11 @@ export interface CaseRounds {
   loans: number;
   gateway: LoadResult[];
   raw: LoadResult[];
+  /**
+   * The stack floor's rounds (scripts/stack-floor.ts), interleaved with the other two: only for the cases it
+   * serves (`BenchCase.floor`), and not with BENCH_FLOOR=0. Context, never a target.
+   */
+  floor?: LoadResult[];
 }
 
 export interface SideSummary {
@@ -29,6 +37,18 @@ export interface CaseSummary {
   ratio: number;
   /** The lowest and highest per-round ratio (round i's gateway ÷ round i's raw). */
   ratioRange: [number, number];
+  /** When the case was measured with the stack floor: its side, and floor ÷ raw as `ratio` is gateway ÷ raw. */
+  floor?: FloorSummary;
+}
+
+export interface FloorSummary {
+  side: SideSummary;
+  /** median floor req/s ÷ median raw req/s: what the stack alone reaches of the raw reference. */
+  ratio: number;
+  /** The lowest and highest per-round floor ÷ raw. */
+  ratioRange: [number, number];
+  /** median gateway req/s ÷ median floor req/s: what the gateway keeps of its stack's floor. */
+  gatewayShare: number;
 }
 
 export const median = (values: number[]): number => {
@@ -50,19 +70,30 @@ function side(rounds: LoadResult[]): SideSummary {
   };
 }
 
+const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+
 export function summarise(c: CaseRounds): CaseSummary {
   const gateway = side(c.gateway);
   const raw = side(c.raw);
-  const perRound = c.gateway.map((g, i) => g.rps / c.raw[i].rps);
-  return {
+  const summary: CaseSummary = {
     key: c.key,
     name: c.name,
     loans: c.loans,
     gateway,
     raw,
     ratio: gateway.rps / raw.rps,
-    ratioRange: [Math.min(...perRound), Math.max(...perRound)],
+    ratioRange: range(c.gateway.map((g, i) => g.rps / c.raw[i].rps)),
   };
+  if (c.floor?.length) {
+    const floor = side(c.floor);
+    summary.floor = {
+      side: floor,
+      ratio: floor.rps / raw.rps,
+      ratioRange: range(c.floor.map((f, i) => f.rps / c.raw[i].rps)),
+      gatewayShare: gateway.rps / floor.rps,
+    };
+  }
+  return summary;
 }
 
 // ---- formatting
@@ -89,7 +120,12 @@ export function table(header: string[], rows: string[][], rightAligned: boolean[
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
+/**
+ * The main table. When some case was measured with the stack floor, one more column, `floor ÷ raw` (context:
+ * `-` for the cases without it); the floor's own numbers are in `floorTable`.
+ */
 export function casesTable(cases: CaseSummary[]): string {
+  const withFloor = cases.some((c) => c.floor);
   return table(
     [
       'case',
@@ -98,6 +134,7 @@ export function casesTable(cases: CaseSummary[]): string {
       'raw req/s',
       'gateway ÷ raw',
       'per-round range',
+      ...(withFloor ? ['floor ÷ raw'] : []),
       'gateway p50 / p99 ms',
       'raw p50 / p99 ms',
       'failed (gateway / raw)',
@@ -109,9 +146,41 @@ export function casesTable(cases: CaseSummary[]): string {
       rps(c.raw.rps),
       ratio(c.ratio),
       `${ratio(c.ratioRange[0])}–${ratio(c.ratioRange[1])}`,
+      ...(withFloor ? [c.floor ? ratio(c.floor.ratio) : '-'] : []),
       `${ms(c.gateway.p50)} / ${ms(c.gateway.p99)}`,
       `${ms(c.raw.p50)} / ${ms(c.raw.p99)}`,
       `${failedCell(c.gateway)} / ${failedCell(c.raw)}`,
+    ]),
+    [false, true, true, true, true, true, ...(withFloor ? [true] : []), true, true, false],
+  );
+}
+
+/** The stack floor beside the raw reference, for the cases measured with it (none: an empty string). */
+export function floorTable(cases: CaseSummary[]): string {
+  const measured = cases.filter((c): c is CaseSummary & { floor: FloorSummary } => c.floor !== undefined);
+  if (measured.length === 0) return '';
+  return table(
+    [
+      'case',
+      'loans',
+      'floor req/s',
+      'raw req/s',
+      'floor ÷ raw',
+      'per-round range',
+      'gateway ÷ floor',
+      'floor p50 / p99 ms',
+      'failed (floor)',
+    ],
+    measured.map((c) => [
+      c.name,
+      count(c.loans),
+      rps(c.floor.side.rps),
+      rps(c.raw.rps),
+      ratio(c.floor.ratio),
+      `${ratio(c.floor.ratioRange[0])}–${ratio(c.floor.ratioRange[1])}`,
+      ratio(c.floor.gatewayShare),
+      `${ms(c.floor.side.p50)} / ${ms(c.floor.side.p99)}`,
+      failedCell(c.floor.side),
     ]),
     [false, true, true, true, true, true, true, true, false],
   );

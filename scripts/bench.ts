@@ -11,16 +11,23 @@
  * and the raw reference interleaved. It also downloads the 1,000,000-loan list while sampling the gateway's
  * RSS. It prints the table, writes docs/performance.md, and ends with a line `BENCH_RESULT {json}`.
  *
+ * For the GraphQL reads (gql_loans, gql_loan, gql_users) a third server runs in the same phase, pinned to the same
+ * CPU on the same node and flags: the stack floor (scripts/stack-floor.ts: express, Apollo Server, type-graphql,
+ * MikroORM and DataLoader the textbook way, with none of the gateway's duties). Its answers' `data` is checked
+ * against the raw reference's, it takes its turn in each round (gateway, raw, floor), and "floor ÷ raw" is
+ * reported beside gateway ÷ raw: context for the gateway's ratio, not a target.
+ *
  * Settings (environment): BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
  * BENCH_LOANS (100,10000,1000000: the three database sizes), BENCH_ONLY (a regular expression over the keys:
  * health, rest_loan, rest_list, rest_create, gql_loans, gql_loan, gql_users, rest_stats_10k, gql_stats_10k,
  * rest_stats_1M, gql_stats_1M, stream, keyset), BENCH_SECONDARY (1: the keyset deep-page check; 0 skips it),
  * BENCH_DOCS (1: write docs/performance.md), BENCH_BUDGET_MINUTES (30: abort past it), BENCH_METRICS (1: the
- * gateway runs with METRICS_PORT as deployed; 0 without metrics, to measure what they cost), BENCH_NODE (image
- * (default): both servers run on the image's Node release, the Dockerfile's last `FROM node:x.y.z`, fetched once
- * from the npm registry into node_modules/.cache/branchloans-bench, else this machine's node with a warning |
- * machine: this machine's node | /path/to/node: that binary); this process (the load generator) runs on the node
- * that started it.
+ * gateway runs with METRICS_PORT as deployed; 0 without metrics, to measure what they cost), BENCH_FLOOR (1: the
+ * stack floor is measured beside the GraphQL reads gql_loans, gql_loan, gql_users; 0 skips it, and the report has
+ * no floor column), BENCH_NODE (image (default): the servers run on the image's Node release, the Dockerfile's
+ * last `FROM node:x.y.z`, fetched once from the npm registry into node_modules/.cache/branchloans-bench, else this
+ * machine's node with a warning | machine: this machine's node | /path/to/node: that binary); this process (the
+ * load generator) runs on the node that started it.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -29,7 +36,15 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
 import { encodeCursor } from '../src/common/cursor';
-import { buildCases, CheckError, type Answer, type BenchCase, type CaseContext, type DbLabel } from './bench-cases';
+import {
+  buildCases,
+  checkFloor,
+  CheckError,
+  type Answer,
+  type BenchCase,
+  type CaseContext,
+  type DbLabel,
+} from './bench-cases';
 import { createScratchDatabase, fillDatabase, RUN_ID, type ScratchDatabase } from './bench-data';
 import { load, type LoadRequest, type LoadResult } from './bench-load';
 import { benchNode } from './bench-node';
@@ -72,6 +87,7 @@ const SETTINGS = {
   secondary: process.env.BENCH_SECONDARY !== '0',
   docs: process.env.BENCH_DOCS !== '0',
   budgetMinutes: int('BENCH_BUDGET_MINUTES', 30),
+  floor: process.env.BENCH_FLOOR !== '0',
 };
 if (SETTINGS.loans.length !== 3 || !SETTINGS.loans.every((n) => Number.isInteger(n) && n >= 100)) {
   throw new Error(`BENCH_LOANS must be three sizes of at least 100 loans, such as 100,10000,1000000`);
@@ -86,9 +102,10 @@ const RSS_TARGET_MB = 50;
 const ROOT = path.resolve(__dirname, '..', '..');
 const GATEWAY_SCRIPT = path.join(ROOT, 'dist', 'src', 'main.js');
 const RAW_SCRIPT = path.join(__dirname, 'raw-reference.js');
+const FLOOR_SCRIPT = path.join(__dirname, 'stack-floor.js');
 /**
- * Both servers run with node's flags from the image's CMD (the heap ceiling): the gateway as deployed, and the raw
- * reference on the same runtime settings, so neither gets a memory configuration the other lacks.
+ * Both servers (and the stack floor) run with node's flags from the image's CMD (the heap ceiling): the gateway as
+ * deployed, the others on the same runtime settings, so none gets a memory configuration the others lack.
  */
 const DOCKERFILE = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const NODE_FLAGS = imageNodeFlags(DOCKERFILE);
@@ -96,7 +113,7 @@ const KEYSET_QUERY =
   'query BenchLoansAfter($after: String) { loans(first: 20, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }';
 
 interface Server {
-  label: 'gateway' | 'raw';
+  label: 'gateway' | 'raw' | 'floor';
   url: string;
   child: Child;
 }
@@ -105,6 +122,8 @@ interface Phase {
   db: ScratchDatabase;
   gateway: Server;
   raw: Server;
+  /** The stack floor, when the phase has a case it serves (and not with BENCH_FLOOR=0). */
+  floor: Server | undefined;
   rawStats: string;
   sql: Client;
   closeSql: () => Promise<void>;
@@ -199,6 +218,21 @@ async function startRaw(
   return [{ label: 'raw', url: `http://127.0.0.1:${ready.port}`, child }, ready.stats];
 }
 
+/** The stack floor on the phase's database (migrated and filled), as the raw reference is started. */
+async function startFloor(db: ScratchDatabase, cpu: number | null, logDir: string, nodePath: string): Promise<Server> {
+  const child = startChild({
+    name: `floor-${db.name}`,
+    script: FLOOR_SCRIPT,
+    nodeFlags: NODE_FLAGS,
+    nodePath,
+    cpu,
+    logDir,
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
+  });
+  const ready = JSON.parse((await waitForLine(child, /^FLOOR_READY (.*)$/m))[1]) as { port: number };
+  return { label: 'floor', url: `http://127.0.0.1:${ready.port}`, child };
+}
+
 async function logIn(gateway: Server): Promise<string> {
   const answer = await ask(gateway.url, {
     method: 'POST',
@@ -220,12 +254,14 @@ async function openPhase(
   cpu: number | null,
   logDir: string,
   nodePath: string,
+  withFloor: boolean,
 ): Promise<Phase> {
   const db = await createScratchDatabase(adminUrl, label, SIZES[label]);
   const gateway = await startGateway(db, cpu, logDir, nodePath);
   await fillDatabase(db);
   checkpoint();
   const [raw, rawStats] = await startRaw(db, cpu, logDir, nodePath);
+  const floor = withFloor ? await startFloor(db, cpu, logDir, nodePath) : undefined;
   const sql = new Client({ connectionString: db.url });
   sql.on('error', (error) => log(`SQL client: ${error.message}`));
   await sql.connect();
@@ -238,13 +274,15 @@ async function openPhase(
     ])
   ).rows;
   const ctx: CaseContext = { sql, token: await logIn(gateway), loanId: id };
-  log(`${db.name}: gateway pid ${gateway.child.pid} on ${gateway.url}, raw pid ${raw.child.pid} (stats: ${rawStats})`);
-  return { db, gateway, raw, rawStats, sql, closeSql, ctx };
+  log(
+    `${db.name}: gateway pid ${gateway.child.pid} on ${gateway.url}, raw pid ${raw.child.pid} (stats: ${rawStats})${floor ? `, stack floor pid ${floor.child.pid}` : ''}`,
+  );
+  return { db, gateway, raw, floor, rawStats, sql, closeSql, ctx };
 }
 
 async function closePhase(p: Phase): Promise<void> {
   await p.closeSql();
-  await Promise.all([p.gateway.child.stop(), p.raw.child.stop()]);
+  await Promise.all([p.gateway.child.stop(), p.raw.child.stop(), p.floor?.child.stop()]);
   await p.db.drop();
 }
 
@@ -274,12 +312,29 @@ async function measureCase(p: Phase, c: BenchCase): Promise<CaseRounds> {
     (r) => ask(p.gateway.url, r),
     (r) => ask(p.raw.url, r),
   );
+  const floor = c.floor ? p.floor : undefined;
+  if (floor) {
+    log(`${c.key}: checking that the stack floor's data is the raw reference's`);
+    await checkFloor(
+      c,
+      p.ctx,
+      (r) => ask(p.raw.url, r),
+      (r) => ask(floor.url, r),
+    );
+  }
   const request = c.request(p.ctx);
-  const rounds: CaseRounds = { key: c.key, name: c.name, loans: p.db.loans, gateway: [], raw: [] };
+  const rounds: CaseRounds = {
+    key: c.key,
+    name: c.name,
+    loans: p.db.loans,
+    gateway: [],
+    raw: [],
+    ...(floor && { floor: [] }),
+  };
   for (let i = 1; i <= SETTINGS.rounds; i++) {
-    for (const server of [p.gateway, p.raw]) {
+    for (const server of floor ? [p.gateway, p.raw, floor] : [p.gateway, p.raw]) {
       const result = await round(server, request, SETTINGS.seconds, SETTINGS.warmupSeconds);
-      rounds[server.label].push(result);
+      (rounds[server.label] ??= []).push(result);
       log(`${c.key} round ${i} ${server.label.padEnd(7)}: ${fmt(result)}`);
     }
   }
@@ -355,7 +410,7 @@ async function main(): Promise<void> {
       ? 'pinned: servers on CPU 0, this process (autocannon) on CPU 1'
       : 'NOT pinned (no taskset or one CPU): servers and load share the CPUs',
   );
-  for (const script of [GATEWAY_SCRIPT, RAW_SCRIPT]) {
+  for (const script of [GATEWAY_SCRIPT, RAW_SCRIPT, ...(SETTINGS.floor ? [FLOOR_SCRIPT] : [])]) {
     if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm run bench does)`);
   }
   // Both servers on the deployed runtime (the image's Node), not necessarily the node running this process.
@@ -386,7 +441,8 @@ async function main(): Promise<void> {
   for (const label of ['small', 'medium', 'large'] as DbLabel[]) {
     const cases = selected.filter((c) => c.db === label);
     if (cases.length === 0 && !(label === 'large' && wantLarge)) continue;
-    const p = await openPhase(label, server.adminUrl, serverCpu, logDir, serverNode.path);
+    const withFloor = SETTINGS.floor && cases.some((c) => c.floor);
+    const p = await openPhase(label, server.adminUrl, serverCpu, logDir, serverNode.path, withFloor);
     statsSources[label] = p.rawStats;
     // A case whose answers differ is not timed; the others still are, and the run fails at the end.
     const checked = async <T>(key: string, work: () => Promise<T>): Promise<T | undefined> => {
