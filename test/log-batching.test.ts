@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pino from 'pino';
+import { createLogger, LOG_BATCH_BYTES, LOG_FLUSH_MS } from '../src/logging/logger';
+
+/**
+ * The production logger writes its lines in batches (src/logging/logger.ts): fewer writes under load, and still
+ * every line on time on a quiet server and at exit. Run against the built logger in a process of its own, whose
+ * stdout is the log as operators read it (`npm test` builds dist first).
+ */
+const LOGGER = path.resolve(__dirname, '..', 'dist', 'src', 'logging', 'logger.js');
+
+/** Runs `body` in a node process with `logger` = the production logger; resolves with each stdout line and its arrival. */
+function run(body: string): Promise<{ lines: { at: number; json: Record<string, unknown> }[]; code: number | null }> {
+  const script = `const logger = require(${JSON.stringify(LOGGER)}).createLogger({ appEnv: 'production', logLevel: 'info' });\n${body}`;
+  const started = Date.now();
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const lines: { at: number; json: Record<string, unknown> }[] = [];
+  let rest = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    for (const part of parts) lines.push({ at: Date.now() - started, json: JSON.parse(part) });
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ lines, code }));
+  });
+}
+
+describe('batched log writes', () => {
+  test('the production destination batches lines', () => {
+    const logger = createLogger({ appEnv: 'production', logLevel: 'info' });
+    const stream = (logger as unknown as Record<symbol, { minLength: number }>)[pino.symbols.streamSym];
+    expect(stream.minLength).toBe(LOG_BATCH_BYTES);
+    expect(LOG_FLUSH_MS).toBeLessThanOrEqual(1000);
+  });
+
+  test('a quiet server still writes its line within the flush interval, not when the batch fills', async () => {
+    // One short line, then the process idles for 3 s: the line must arrive long before the process ends.
+    const { lines, code } = await run(
+      `const t0 = Date.now(); logger.info({ t0 }, 'alone'); setTimeout(() => logger.info('last'), 3000);`,
+    );
+    expect(code).toBe(0);
+    expect(lines.map((l) => l.json.msg)).toEqual(['alone', 'last']);
+    // Arrival is measured from the spawn (node's start-up included), so the bound is loose but well under 3 s.
+    expect(lines[0].at).toBeLessThan(lines[1].at - 1500);
+  });
+
+  test('lines still buffered when the process exits are written (process.exit and an uncaught error)', async () => {
+    const exited = await run(`for (let i = 0; i < 50; i++) logger.info({ i }, 'line'); process.exit(3);`);
+    expect(exited.code).toBe(3);
+    expect(exited.lines.map((l) => l.json.i)).toEqual([...Array(50).keys()]);
+    const crashed = await run(
+      `for (let i = 0; i < 50; i++) logger.info({ i }, 'line'); setImmediate(() => { throw new Error('boom'); });`,
+    );
+    expect(crashed.code).toBe(1);
+    expect(crashed.lines.map((l) => l.json.i)).toEqual([...Array(50).keys()]);
+  });
+});
