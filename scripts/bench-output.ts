@@ -227,9 +227,11 @@ highest ratio of a round's gateway run to the same round's raw run: a wide range
 ${
   withFloor
     ? `
-**floor ÷ raw** (GraphQL reads only) is what the stack itself reaches of the raw reference with none of the
-gateway's duties: the ceiling any gateway on this stack could approach without changing the stack.
-**gateway ÷ floor** is the share of that ceiling the gateway keeps. Neither is a target.
+**floor ÷ raw** (GraphQL reads only) is what the stack used plainly reaches of the raw reference, with none of
+the gateway's duties (scripts/stack-floor.ts: express, Apollo Server, type-graphql, MikroORM entities and
+DataLoader the textbook way). **gateway ÷ floor** compares the gateway with it: above 1, the gateway's own
+techniques (compiled execution, plain rows instead of entities) outweigh its duties (log line, metrics, limits).
+Neither is a target.
 `
     : ''
 }

@@ -312,15 +312,22 @@ async function measureCase(p: Phase, c: BenchCase): Promise<CaseRounds> {
     (r) => ask(p.gateway.url, r),
     (r) => ask(p.raw.url, r),
   );
-  const floor = c.floor ? p.floor : undefined;
+  let floor = c.floor ? p.floor : undefined;
   if (floor) {
+    const floorServer = floor;
     log(`${c.key}: checking that the stack floor's data is the raw reference's`);
-    await checkFloor(
-      c,
-      p.ctx,
-      (r) => ask(p.raw.url, r),
-      (r) => ask(floor.url, r),
-    );
+    try {
+      await checkFloor(
+        c,
+        p.ctx,
+        (r) => ask(p.raw.url, r),
+        (r) => ask(floorServer.url, r),
+      );
+    } catch (error) {
+      // The floor is context, not a target: its failure costs its column, never the gateway's measurement.
+      log(`STACK FLOOR NOT MEASURED for ${c.key}: ${describe(error)}`);
+      floor = undefined;
+    }
   }
   const request = c.request(p.ctx);
   const rounds: CaseRounds = {
@@ -333,7 +340,17 @@ async function measureCase(p: Phase, c: BenchCase): Promise<CaseRounds> {
   };
   for (let i = 1; i <= SETTINGS.rounds; i++) {
     for (const server of floor ? [p.gateway, p.raw, floor] : [p.gateway, p.raw]) {
-      const result = await round(server, request, SETTINGS.seconds, SETTINGS.warmupSeconds);
+      let result: LoadResult;
+      try {
+        result = await round(server, request, SETTINGS.seconds, SETTINGS.warmupSeconds);
+      } catch (error) {
+        if (server.label !== 'floor' || aborted()) throw error;
+        // A floor that died mid-run loses its whole column for this case (its rounds would pair unevenly).
+        log(`STACK FLOOR NOT MEASURED for ${c.key} (round ${i}): ${describe(error)}`);
+        floor = undefined;
+        delete rounds.floor;
+        continue;
+      }
       (rounds[server.label] ??= []).push(result);
       log(`${c.key} round ${i} ${server.label.padEnd(7)}: ${fmt(result)}`);
     }

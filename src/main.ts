@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import { createApp } from './app';
 import { StartupError } from './auth/first-admin';
 import { loadConfigOrExit } from './config/config';
-import { createLogger } from './logging/logger';
+import { createLogger, type Logger } from './logging/logger';
 
 /** Process entry point: configuration, the app, and signals. Everything else lives in createApp. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config);
+  const logger = createLogger(config, 1, { batch: true });
+  started.logger = logger;
   const app = await createApp(config, { logger });
   const address = await app.listen();
   logger.info(
@@ -44,11 +45,19 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+/** The process's logger once made: a failure to start writes its buffered lines before its own message. */
+const started: { logger?: Logger } = {};
+
 main().catch((error: unknown) => {
+  if (started.logger) started.logger.flush(() => exitOnStartFailure(error));
+  else exitOnStartFailure(error);
+});
+
+function exitOnStartFailure(error: unknown): void {
   if (error instanceof StartupError) {
     process.stderr.write(`cannot start: ${error.message}\n`);
     process.exit(78); // EX_CONFIG: the deployment must change, a restart alone will not help
   }
   process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
-});
+}

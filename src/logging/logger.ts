@@ -4,9 +4,9 @@ import { logSerializers } from './error-serializer';
 
 export type { Logger };
 
-/** Log lines are written in batches of about this many bytes (a request's line is 300-500 bytes)... */
+/** With `batch`, lines are written when about this many bytes have gathered (a request's line is 300-500 bytes)... */
 export const LOG_BATCH_BYTES = 4096;
-/** ...or after this many milliseconds, whichever comes first: a quiet server's lines are never held longer. */
+/** ...and at least every this many milliseconds: a quiet server's lines are never held longer. */
 export const LOG_FLUSH_MS = 200;
 
 /** JSON lines in staging and production; human-readable lines in development when pino-pretty is installed. */
@@ -14,6 +14,12 @@ export function createLogger(
   config: Pick<AppConfig, 'appEnv' | 'logLevel'>,
   /** File descriptor of the lines: 1 (stdout) by default; 2 for tools whose stdout is their answer. */
   destination: 1 | 2 = 1,
+  /**
+   * `batch`: the long-running processes (the server, the worker) write lines in batches (LOG_BATCH_BYTES, at least
+   * every LOG_FLUSH_MS). Short command-line tasks write each line as it comes, so their lines keep their place
+   * beside what they print to stderr.
+   */
+  options: { batch?: boolean } = {},
 ): Logger {
   const base = {
     level: config.logLevel,
@@ -41,13 +47,16 @@ export function createLogger(
       }),
     );
   }
-  // Asynchronous, batched writes: lines collect up to LOG_BATCH_BYTES (or LOG_FLUSH_MS at most) and go to the
-  // kernel in one write. A write per line was 3% of a GraphQL page's CPU (the `fs.write` under sonic-boom in its
-  // profile, docs/profiling.md). Shutdown flushes it (main.ts), and pino flushes it synchronously at any process
-  // exit; a process killed outright (SIGKILL, out of memory) may lose the last LOG_FLUSH_MS of lines.
+  // Asynchronous writes: a line is handed to the kernel in the background, and lines written meanwhile go out
+  // together. Batched (`batch`): lines collect up to LOG_BATCH_BYTES, written at least every LOG_FLUSH_MS; a write
+  // per line was 3% of a GraphQL page's CPU (the `fs.write` under sonic-boom in its profile, docs/profiling.md).
+  // Shutdown flushes it (main.ts), and pino flushes it synchronously at any exit that runs exit handlers; a
+  // process killed outright (SIGKILL, out of memory, V8 aborting on a full heap) may lose its last LOG_FLUSH_MS.
   return pino(
     base,
-    pino.destination({ dest: destination, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    options.batch
+      ? pino.destination({ dest: destination, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS })
+      : pino.destination({ dest: destination, sync: false }),
   );
 }
 
