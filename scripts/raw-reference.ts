@@ -221,12 +221,39 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL_2 = /^\d{1,9}(\.\d{1,2})?$/;
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
-interface Server {
-  pool: Pool;
-  stats: StatsSource;
+/** The gateway's token key and claims (JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE). */
+export interface TokenKey {
   secret: Uint8Array;
   issuer: string;
   audience: string;
+}
+
+interface Server extends TokenKey {
+  pool: Pool;
+  stats: StatsSource;
+}
+
+/**
+ * A request's bearer token verified with `jose` exactly as the gateway verifies it (HS256, issuer, audience,
+ * expiry, the claims it needs): its user and token version, or why not. Shared with scripts/stack-floor.ts.
+ */
+export async function verifyBearer(
+  header: string | undefined,
+  key: TokenKey,
+): Promise<{ userId: string; version: unknown } | 'missing' | 'invalid'> {
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  if (!token) return 'missing';
+  try {
+    const { payload } = await jwtVerify(token, key.secret, {
+      algorithms: ['HS256'],
+      issuer: key.issuer,
+      audience: key.audience,
+      requiredClaims: ['sub', 'iat', 'exp', 'role'],
+    });
+    return { userId: String(payload.sub), version: payload.ver ?? 0 };
+  } catch {
+    return 'invalid';
+  }
 }
 
 async function getLoan(s: Server, res: http.ServerResponse, id: string): Promise<void> {
@@ -523,23 +550,10 @@ const OPERATIONS = new Map<string, keyof typeof GRAPHQL>(
 async function graphql(s: Server, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const gqlError = (status: number, message: string, code: string) =>
     new HttpError(status, JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-  const header = req.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  if (!token) throw gqlError(401, 'the raw reference needs a bearer token', 'UNAUTHENTICATED');
-  let userId: string;
-  let version: unknown;
-  try {
-    const { payload } = await jwtVerify(token, s.secret, {
-      algorithms: ['HS256'],
-      issuer: s.issuer,
-      audience: s.audience,
-      requiredClaims: ['sub', 'iat', 'exp', 'role'],
-    });
-    userId = String(payload.sub);
-    version = payload.ver ?? 0;
-  } catch {
-    throw gqlError(401, 'the token is invalid', 'UNAUTHENTICATED');
-  }
+  const verified = await verifyBearer(req.headers.authorization, s);
+  if (verified === 'missing') throw gqlError(401, 'the raw reference needs a bearer token', 'UNAUTHENTICATED');
+  if (verified === 'invalid') throw gqlError(401, 'the token is invalid', 'UNAUTHENTICATED');
+  const { userId, version } = verified;
   // The gateway's one read per authenticated request (src/auth/access.ts), as a named prepared statement.
   const access = await s.pool.query<{ role: string; token_version: number }>({
     name: 'access_state',

@@ -41,7 +41,6 @@ import { MikroORM, raw, type EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import express from 'express';
 import { GraphQLError } from 'graphql';
-import { jwtVerify } from 'jose';
 import {
   Arg,
   buildSchema,
@@ -62,6 +61,7 @@ import { LoanStatus } from '../src/loans/loan-status';
 import { Loan } from '../src/loans/loan.entity';
 import { Role } from '../src/users/role';
 import { User } from '../src/users/user.entity';
+import { verifyBearer, type TokenKey } from './raw-reference';
 
 // ---- the GraphQL types: the names and fields the bench's three queries select
 
@@ -283,29 +283,11 @@ class UserResolver {
 const httpError = (status: number, message: string, code: string) =>
   new GraphQLError(message, { extensions: { code, http: { status } } });
 
-interface Auth {
-  secret: Uint8Array;
-  issuer: string;
-  audience: string;
-}
-
-async function authenticate(auth: Auth, header: string | undefined, em: EntityManager): Promise<void> {
-  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  if (!token) throw httpError(401, 'the stack floor needs a bearer token', 'UNAUTHENTICATED');
-  let userId: string;
-  let version: unknown;
-  try {
-    const { payload } = await jwtVerify(token, auth.secret, {
-      algorithms: ['HS256'],
-      issuer: auth.issuer,
-      audience: auth.audience,
-      requiredClaims: ['sub', 'iat', 'exp', 'role'],
-    });
-    userId = String(payload.sub);
-    version = payload.ver ?? 0;
-  } catch {
-    throw httpError(401, 'the token is invalid', 'UNAUTHENTICATED');
-  }
+async function authenticate(auth: TokenKey, header: string | undefined, em: EntityManager): Promise<void> {
+  const verified = await verifyBearer(header, auth);
+  if (verified === 'missing') throw httpError(401, 'the stack floor needs a bearer token', 'UNAUTHENTICATED');
+  if (verified === 'invalid') throw httpError(401, 'the token is invalid', 'UNAUTHENTICATED');
+  const { userId, version } = verified;
   const user = await em.findOne(User, userId);
   if (!user || user.tokenVersion !== version) throw httpError(401, 'the token is revoked', 'UNAUTHENTICATED');
   if (user.role !== Role.ADMIN) throw httpError(403, 'the stack floor serves the admin only', 'FORBIDDEN');
@@ -317,7 +299,7 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   const secret = process.env.JWT_SECRET;
   if (!url || !secret) throw new Error('DATABASE_URL and JWT_SECRET are required');
-  const auth: Auth = {
+  const auth: TokenKey = {
     secret: new TextEncoder().encode(secret),
     issuer: process.env.JWT_ISSUER ?? 'branchloans-gateway',
     audience: process.env.JWT_AUDIENCE ?? 'branchloans-api',
