@@ -15,7 +15,7 @@
  * | GraphQL `loan(id)` | the loan, then its borrower |
  * | GraphQL `users(first: 20) { loans(first: 5) }` | the page of users, then one LATERAL query for their loans |
  *
- * GraphQL requests need the admin's bearer token, verified with `jose` exactly as the gateway verifies it
+ * GraphQL requests need the admin's bearer token, verified with `jose` and the gateway's options
  * (HS256, issuer, audience, expiry), then checked as the gateway checks it on every request: one prepared,
  * indexed `select role, token_version from users where id = $1` (the token's `ver` must match, the role
  * must be the CURRENT one). Not part of the app: `src/` never imports it. Run by scripts/bench.ts as
@@ -234,8 +234,9 @@ interface Server extends TokenKey {
 }
 
 /**
- * A request's bearer token verified with `jose` exactly as the gateway verifies it (HS256, issuer, audience,
- * expiry, the claims it needs): its user and token version, or why not. Shared with scripts/stack-floor.ts.
+ * A request's bearer token verified with `jose` and the gateway's options (HS256, issuer, audience, expiry, the
+ * required claims; the gateway also checks the claims' types and words an expired token's error its own way): its
+ * user and token version, or why not. Shared with scripts/stack-floor.ts.
  */
 export async function verifyBearer(
   header: string | undefined,

@@ -265,6 +265,23 @@ describe('what the rendered objects say', () => {
   };
   const container = (workload: Obj) => workload.spec.template.spec.containers[0] as Obj;
 
+  test.each(OVERLAYS)("%s: the api's memory limit leaves room beside the image's heap ceiling", (env) => {
+    const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const cmd =
+      dockerfile
+        .split('\n')
+        .filter((line) => line.startsWith('CMD '))
+        .pop() ?? '';
+    const heapMb = Number(/--max-old-space-size=(\d+)/.exec(cmd)?.[1]);
+    expect(heapMb).toBeGreaterThan(0);
+    const limit = String(container(find(rendered[env], 'Deployment', 'branchloans-api')).resources?.limits?.memory);
+    const units: Record<string, number> = { Mi: 1, Gi: 1024, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 };
+    const match = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(limit);
+    expect(match).not.toBeNull();
+    // Room beside the old generation: the young generation, code, buffers and sockets outside the V8 heap.
+    expect(heapMb * 1.5).toBeLessThanOrEqual(Number(match![1]) * units[match![2]]);
+  });
+
   test.each(OVERLAYS)('%s: the replicas never migrate; the Job migrates straight to PostgreSQL', (env) => {
     const objects = rendered[env];
     for (const name of ['branchloans-api', 'branchloans-worker']) {

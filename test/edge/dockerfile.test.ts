@@ -190,16 +190,7 @@ describe('Dockerfile: runtime stage', () => {
     });
     const k8s = fs.readFileSync(path.join(root, 'deploy/k8s/base/api-deployment.yaml'), 'utf8');
     limitsMb.push(...[...k8s.matchAll(/^\s+memory: (\d+)Mi$/gm)].map((m) => Number(m[1])).slice(-1));
-    // The overlays' own limits for the api (dev replaces its resources, staging its memory limit).
-    for (const overlay of ['dev', 'staging']) {
-      const text = fs.readFileSync(path.join(root, `deploy/k8s/overlays/${overlay}/kustomization.yaml`), 'utf8');
-      const limits = [
-        ...text.matchAll(/limits:\s*\n\s*cpu: [^\n]*\n\s*memory: (\d+)Mi/g),
-        ...text.matchAll(/resources\/limits\/memory\s*\n\s*value: (\d+)Mi/g),
-      ].map((m) => Number(m[1]));
-      expect(limits.length).toBeGreaterThan(0);
-      limitsMb.push(...limits);
-    }
+    // The Kubernetes overlays' rendered limits: test/deploy/k8s-manifests.test.ts.
     // Room beside the old generation: the young generation, code, buffers and sockets outside the V8 heap.
     expect(heapMb * 1.5).toBeLessThanOrEqual(Math.min(...limitsMb));
     expect(imageNodeFlags(dockerfile)).toEqual(cmd.slice(1, -1));
