@@ -608,6 +608,34 @@ export function createPool(connectionString: string): Pool {
   return new Pool({ connectionString, max: 10, options: '-c TimeZone=UTC', types: { getTypeParser } });
 }
 
+/**
+ * The life of a bench server (the raw reference, the stack floor): listens on PORT (0: any free port) and HOST,
+ * prints its ready line, and stops (connections closed, then `release`, then exit 0) on SIGTERM, SIGINT or when
+ * its stdin closes (the bench going away).
+ */
+export async function serveUntilStopped(
+  server: http.Server,
+  release: () => Promise<unknown>,
+  readyLine: (port: number) => string,
+): Promise<void> {
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) =>
+    server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', resolve),
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    void release().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.stdin.on('end', stop).on('error', stop).resume();
+  process.stdout.write(`${readyLine((server.address() as AddressInfo).port)}\n`);
+}
+
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   const secret = process.env.JWT_SECRET;
@@ -631,23 +659,10 @@ async function main(): Promise<void> {
       }
     });
   });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) =>
-    server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', resolve),
-  );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    server.closeAllConnections();
-    void pool.end().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.stdin.on('end', stop).on('error', stop).resume();
-  process.stdout.write(
-    `RAW_READY ${JSON.stringify({ port: (server.address() as AddressInfo).port, stats: s.stats })}\n`,
+  await serveUntilStopped(
+    server,
+    () => pool.end(),
+    (port) => `RAW_READY ${JSON.stringify({ port, stats: s.stats })}`,
   );
 }
 

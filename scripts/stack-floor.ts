@@ -30,7 +30,6 @@
  */
 import 'reflect-metadata';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -61,7 +60,7 @@ import { LoanStatus } from '../src/loans/loan-status';
 import { Loan } from '../src/loans/loan.entity';
 import { Role } from '../src/users/role';
 import { User } from '../src/users/user.entity';
-import { verifyBearer, type TokenKey } from './raw-reference';
+import { serveUntilStopped, verifyBearer, type TokenKey } from './raw-reference';
 
 // ---- the GraphQL types: the names and fields the bench's three queries select
 
@@ -329,25 +328,11 @@ async function main(): Promise<void> {
     }),
   );
   const server = http.createServer(app);
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) =>
-    server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', resolve),
+  await serveUntilStopped(
+    server,
+    () => apollo.stop().then(() => orm.close(true)),
+    (port) => `FLOOR_READY ${JSON.stringify({ port })}`,
   );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    server.closeAllConnections();
-    void apollo
-      .stop()
-      .then(() => orm.close(true))
-      .finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.stdin.on('end', stop).on('error', stop).resume();
-  process.stdout.write(`FLOOR_READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 }
 
 if (require.main === module) {
