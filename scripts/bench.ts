@@ -199,38 +199,29 @@ async function startGateway(
   return { label: 'gateway', url, child };
 }
 
-async function startRaw(
+/**
+ * A reference server on the phase's database (migrated and filled): the raw reference, or the stack floor. Both
+ * print `<LABEL>_READY {"port":...}` when listening.
+ */
+async function startReference(
+  label: 'raw' | 'floor',
   db: ScratchDatabase,
   cpu: number | null,
   logDir: string,
   nodePath: string,
-): Promise<[Server, string]> {
+): Promise<{ server: Server; ready: { port: number; stats?: string } }> {
   const child = startChild({
-    name: `raw-${db.name}`,
-    script: RAW_SCRIPT,
+    name: `${label}-${db.name}`,
+    script: label === 'raw' ? RAW_SCRIPT : FLOOR_SCRIPT,
     nodeFlags: NODE_FLAGS,
     nodePath,
     cpu,
     logDir,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
   });
-  const ready = JSON.parse((await waitForLine(child, /^RAW_READY (.*)$/m))[1]) as { port: number; stats: string };
-  return [{ label: 'raw', url: `http://127.0.0.1:${ready.port}`, child }, ready.stats];
-}
-
-/** The stack floor on the phase's database (migrated and filled), as the raw reference is started. */
-async function startFloor(db: ScratchDatabase, cpu: number | null, logDir: string, nodePath: string): Promise<Server> {
-  const child = startChild({
-    name: `floor-${db.name}`,
-    script: FLOOR_SCRIPT,
-    nodeFlags: NODE_FLAGS,
-    nodePath,
-    cpu,
-    logDir,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: '0', JWT_SECRET: secret },
-  });
-  const ready = JSON.parse((await waitForLine(child, /^FLOOR_READY (.*)$/m))[1]) as { port: number };
-  return { label: 'floor', url: `http://127.0.0.1:${ready.port}`, child };
+  const line = new RegExp(`^${label.toUpperCase()}_READY (.*)$`, 'm');
+  const ready = JSON.parse((await waitForLine(child, line))[1]) as { port: number; stats?: string };
+  return { server: { label, url: `http://127.0.0.1:${ready.port}`, child }, ready };
 }
 
 async function logIn(gateway: Server): Promise<string> {
@@ -260,8 +251,9 @@ async function openPhase(
   const gateway = await startGateway(db, cpu, logDir, nodePath);
   await fillDatabase(db);
   checkpoint();
-  const [raw, rawStats] = await startRaw(db, cpu, logDir, nodePath);
-  const floor = withFloor ? await startFloor(db, cpu, logDir, nodePath) : undefined;
+  const { server: raw, ready } = await startReference('raw', db, cpu, logDir, nodePath);
+  const rawStats = String(ready.stats);
+  const floor = withFloor ? (await startReference('floor', db, cpu, logDir, nodePath)).server : undefined;
   const sql = new Client({ connectionString: db.url });
   sql.on('error', (error) => log(`SQL client: ${error.message}`));
   await sql.connect();

@@ -1,14 +1,11 @@
 import 'reflect-metadata';
 import { createApp } from './app';
 import { StartupError } from './auth/first-admin';
-import { loadConfigOrExit } from './config/config';
+import { loadConfigOrExit, type AppConfig } from './config/config';
 import { createLogger, type Logger } from './logging/logger';
 
 /** Process entry point: configuration, the app, and signals. Everything else lives in createApp. */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config, 1, { batch: true });
-  started.logger = logger;
+async function main(config: AppConfig, logger: Logger): Promise<void> {
   const app = await createApp(config, { logger });
   const address = await app.listen();
   logger.info(
@@ -45,13 +42,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** The process's logger once made: a failure to start writes its buffered lines before its own message. */
-const started: { logger?: Logger } = {};
-
-main().catch((error: unknown) => {
-  if (started.logger) started.logger.flush(() => exitOnStartFailure(error));
-  else exitOnStartFailure(error);
-});
+const config = loadConfigOrExit();
+const logger = createLogger(config, 1, { batch: true });
+// A failure to start writes the lines still buffered before its own message.
+main(config, logger).catch((error: unknown) => logger.flush(() => exitOnStartFailure(error)));
 
 function exitOnStartFailure(error: unknown): void {
   if (error instanceof StartupError) {

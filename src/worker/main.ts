@@ -1,13 +1,10 @@
 import 'reflect-metadata';
-import { loadConfigOrExit } from '../config/config';
+import { loadConfigOrExit, type AppConfig } from '../config/config';
 import { createLogger, type Logger } from '../logging/logger';
 import { startWorker, WorkerConfigurationError } from './worker';
 
 /** `npm run worker`: configuration, the worker, and signals. Everything else lives in startWorker. */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config, 1, { batch: true });
-  started.logger = logger;
+async function main(config: AppConfig, logger: Logger): Promise<void> {
   const worker = await startWorker(config, { logger });
 
   let stopping = false;
@@ -27,13 +24,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** The process's logger once made: a failure to start writes its buffered lines before its own message. */
-const started: { logger?: Logger } = {};
-
-main().catch((error: unknown) => {
-  if (started.logger) started.logger.flush(() => exitOnStartFailure(error));
-  else exitOnStartFailure(error);
-});
+const config = loadConfigOrExit();
+const logger = createLogger(config, 1, { batch: true });
+// A failure to start writes the lines still buffered before its own message.
+main(config, logger).catch((error: unknown) => logger.flush(() => exitOnStartFailure(error)));
 
 function exitOnStartFailure(error: unknown): void {
   if (error instanceof WorkerConfigurationError) {
