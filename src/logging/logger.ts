@@ -50,7 +50,8 @@ export function createLogger(
   // Asynchronous writes: a line is handed to the kernel in the background, and lines written meanwhile go out
   // together. Batched (`batch`): lines collect up to LOG_BATCH_BYTES, written at least every LOG_FLUSH_MS; a write
   // per line was 3% of a GraphQL page's CPU (the `fs.write` under sonic-boom in its profile, docs/profiling.md).
-  // Shutdown flushes it (main.ts), and pino flushes it synchronously at any exit that runs exit handlers; a
+  // Shutdown flushes it (main.ts), and pino flushes it synchronously at any exit that runs exit handlers (a batch
+  // still being written then may land after the rest, as without batching); a
   // process killed outright (SIGKILL, out of memory, V8 aborting on a full heap) may lose its last LOG_FLUSH_MS.
   return pino(
     base,
