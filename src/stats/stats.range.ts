@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../common/errors';
+
 /** One UTC day in milliseconds (UTC has no daylight saving time; JavaScript time has no leap seconds). */
 export const DAY_MS = 86_400_000;
 
@@ -25,9 +27,18 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
 const floorDay = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 const ceilDay = (ms: number): number => Math.ceil(ms / DAY_MS) * DAY_MS;
 
+/**
+ * The last midnight with a four-digit year (9999-12-31T00:00:00Z). A `createdAfter` later than it would start the
+ * whole days at 10000-01-01, a date neither ISO 8601's basic form nor the PostgreSQL driver writes (it was a 500).
+ */
+export const LAST_MIDNIGHT = Date.UTC(9999, 11, 31);
+
 export function splitRange(after?: Date | null, before?: Date | null): RangeSplit {
   const a = after ? after.getTime() : null;
   const b = before ? before.getTime() : null;
+  if (a !== null && a > LAST_MIDNIGHT) {
+    throw new InvalidArgumentError('filter', 'createdAfter must be at most 9999-12-31T00:00:00.000Z');
+  }
   if (a !== null && b !== null && a >= b) return { days: null, edges: [] };
   // The whole days are those [d, d + 1 day) inside [a, b): from the first midnight at or after `a`
   // to the last midnight at or before `b`.

@@ -151,6 +151,25 @@ describe('statistics read days, not loans', () => {
     }
   });
 
+  test('a createdAfter within the last day of year 9999: BAD_USER_INPUT naming the bound, not INTERNAL_SERVER_ERROR (found by the fuzzer)', async () => {
+    for (const createdAfter of ['9999-12-31T23:59:59.999Z', '9999-12-31T00:00:00.001Z']) {
+      const res = await t.graphql(LoanStatsSummaryDocument, { filter: { createdAfter } });
+      // An error of execution (the resolver's), so HTTP 200 with the error in the body, as for every domain error.
+      expect(res.status).toBe(200);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors?.[0]).toMatchObject({
+        message: expect.stringContaining('9999-12-31T00:00:00.000Z'),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+    }
+    // The last midnight itself is a range of one whole day, empty here.
+    const last = await t.graphql(LoanStatsSummaryDocument, { filter: { createdAfter: '9999-12-31T00:00:00.000Z' } });
+    expect(last.status).toBe(200);
+    expect(last.body.data!.loanStats).toEqual(
+      await scanSummary(t.app.orm.em, { createdAfter: '9999-12-31T00:00:00.000Z' }),
+    );
+  });
+
   test('a summary over whole UTC days is one statement on the day rollup', async () => {
     const filter = { createdAfter: '2024-03-03T00:00:00.000Z', createdBefore: '2024-03-08T00:00:00.000Z' };
     for (const f of [filter, { ...filter, currency: 'kes' }, { createdAfter: filter.createdAfter }]) {
