@@ -36,13 +36,11 @@ export function requestLogging(logger: Logger) {
     customSuccessMessage: (req, res, responseTime) =>
       `${req.method} ${originalUrl(req)} ${res.statusCode} ${responseTime}ms`,
     customErrorMessage: (req, res) => `${req.method} ${originalUrl(req)} ${res.statusCode}`,
-    customProps: (_req, res) => {
-      const context = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context;
-      // Who called (the user id, never the token) and which operation: every field is optional.
-      // Nothing known (as when the request starts): no bindings, so pino-http makes no extra child logger.
-      if (!context?.logFields) return undefined as unknown as object;
-      return Object.fromEntries(Object.entries(context.logFields).filter(([, value]) => value !== undefined));
-    },
+    // Who called (the user id, never the token) and which operation, on the request's line only: put in the line's
+    // object (after `req`, before `res`, where pino-http's `customProps` puts them), not as pino-http's
+    // `customProps`, which makes a second child logger per request and stringifies its bindings to compare them.
+    customSuccessObject: (_req, res, line: object) => withCaller(res, line),
+    customErrorObject: (_req, res, _error, line: object) => withCaller(res, line),
     // Our serializers read the raw request and response: no intermediate copy of each (headers and all) per request.
     wrapSerializers: false,
     serializers: {
@@ -57,6 +55,17 @@ export function requestLogging(logger: Logger) {
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
   });
+}
+
+/** The caller's fields known by the end of the request (every one optional), then pino-http's own (`res`, ...). */
+function withCaller(res: ServerResponse, line: object): object {
+  const fields = (res as unknown as { locals?: { context?: RequestContext } }).locals?.context?.logFields;
+  if (!fields) return line;
+  const caller: Record<string, unknown> = {};
+  for (const key of Object.keys(fields) as (keyof typeof fields)[]) {
+    if (fields[key] !== undefined) caller[key] = fields[key];
+  }
+  return { ...caller, ...line };
 }
 
 /** Express rewrites `url` inside routers; the log shows what the client asked for. */
