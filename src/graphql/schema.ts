@@ -16,6 +16,7 @@ import { WebhookResolver } from '../webhooks/webhook.resolver';
 import { UNUSED_PUBSUB } from '../subscriptions/live-root';
 import { LoanUpdateResolver } from '../subscriptions/loan-update.resolver';
 import { Node } from './common-types';
+import { callFieldResolversDirectly } from './direct-resolvers';
 import { guardResolvers } from './limits/guard-resolvers';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
 
@@ -51,6 +52,8 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
     // Entities are not the GraphQL classes, so the Node interface needs to be told their types.
     const nodeType = schema.getType(Node.name);
     if (nodeType instanceof GraphQLInterfaceType) nodeType.resolveType = resolveNodeType;
+    // Field resolvers of only @Root/@Ctx called without type-graphql's per-call wrapper (see direct-resolvers.ts).
+    callFieldResolversDirectly(schema);
     // The request guard and the error mapping around every resolver (see guard-resolvers.ts).
     return guardResolvers(schema);
   });
