@@ -13,7 +13,7 @@ import { startLiveUpdates } from './subscriptions/live-updates';
 import { graphqlGuard, guardOf } from './graphql/limits/plugin';
 import { installRequestScopes } from './db/request-scope';
 import { healthFastPath, healthHandler } from './health/health';
-import { type FastPath, type FastPathSetup } from './http/fast-path';
+import { expressChainFastPath, type FastPath, type FastPathSetup } from './http/fast-path';
 import { loanReadFastPath } from './loans/loan.rest';
 import { liveHandler, readyHandler } from './health/probes';
 import { Readiness } from './health/readiness';
@@ -131,16 +131,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
     // First: a request's duration starts before any other middleware (README "Metrics").
     const logging = requestLogging(logger);
-    if (metrics) app.use(metrics.http.middleware);
-    app.use(logging);
+    // The same first middlewares for every request, in this order, in express and in the fast paths.
+    const first = metrics ? [metrics.http.middleware, logging] : [logging];
+    app.use(first);
     // Only with METRICS_TOKEN, behind it; without, /metrics is the ordinary 404 here.
     metrics?.servePublic(app);
     const healthRoute = app.route('/health');
     healthRoute.get(healthHandler(database.orm, config.healthTimeoutMs)).all(methodNotAllowed(['GET', 'HEAD']));
     const trustProxy = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
     const fastPathSetup: FastPathSetup = {
-      // The same first middlewares as every request gets from express, in the same order.
-      before: metrics ? [metrics.http.middleware, logging] : [logging],
+      before: first,
       clientIp: (req) => proxyAddr(req, trustProxy),
     };
     fastPaths.push(
@@ -163,21 +163,23 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       .route('/health/ready')
       .get(readyHandler(readiness))
       .all(methodNotAllowed(['GET', 'HEAD']));
-    app.use(acceptUtf8Alias);
-    app.use(express.json({ limit: config.bodyLimit }));
+    const bodyParsing = [acceptUtf8Alias, express.json({ limit: config.bodyLimit })];
+    app.use(bodyParsing);
     // REST_AUTH=api-key: server-to-server callers' keys, one indexed read each too (api-keys/api-key.access.ts).
     const apiKeys = new ApiKeyAuthenticator(database.orm.em, logger);
-    app.use('/api', authentication(authenticator, REST_AUTHENTICATION[config.auth.restAuth], apiKeys));
-    app.use('/graphql', authentication(authenticator, 'graphql'));
-    app.use(
-      ['/api', '/graphql'],
-      contextMiddleware(database.orm, tokens, config.idempotency, loginThrottle, options.clock ?? systemClock, {
+    const context = contextMiddleware(
+      database.orm,
+      tokens,
+      config.idempotency,
+      loginThrottle,
+      options.clock ?? systemClock,
+      {
         // http:// and local receivers for development only (README "Partner webhooks").
         allowInsecure: config.appEnv === 'development',
-      }),
+      },
     );
     const rest = restRouter();
-    app.use('/api', rest);
+    app.use('/api', authentication(authenticator, REST_AUTHENTICATION[config.auth.restAuth], apiKeys), context, rest);
     if (config.auth.restAuth === 'open') {
       // Only where every caller sees every loan with no credential to check (loans/loan.rest.ts).
       fastPaths.push(
@@ -187,19 +189,31 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         }),
       );
     }
-    app.use('/graphql', graphqlGuard(config.graphql.limits));
-    app.use(
-      '/graphql',
+    const graphqlHandlers = [
+      authentication(authenticator, 'graphql'),
+      context,
+      graphqlGuard(config.graphql.limits),
       expressMiddleware(graphql, {
         context: async ({ res }) => {
-          const context = requestContext(res);
-          context.guard = guardOf(res);
-          return context;
+          const requestScope = requestContext(res);
+          requestScope.guard = guardOf(res);
+          return requestScope;
         },
       }),
-    );
+    ];
+    app.use('/graphql', graphqlHandlers);
     app.use(notFound);
     app.use(errorHandler);
+    // POST /graphql: the handlers above, in express's order, without its router (http/fast-path.ts).
+    fastPaths.push(
+      expressChainFastPath({
+        app,
+        matches: (req) => req.method === 'POST' && req.url === '/graphql',
+        handlers: [...first, ...bodyParsing, ...graphqlHandlers],
+        onError: errorHandler,
+        notFound,
+      }),
+    );
 
     // Domain events leave the outbox for RabbitMQ only when AMQP_URL is set (docs/events.md).
     const outboxRelay = startOutboxRelay(config, database.orm, logger);
