@@ -1,5 +1,5 @@
 import { UNPAID_INSTALLMENT_SQL } from '../repayments/loan-installment.entity';
-import type { Interval } from './stats.range';
+import { sqlInstant, type Interval } from './stats.range';
 import type { DayRange, Sql } from './stats.queries';
 
 /**
@@ -47,7 +47,7 @@ export function collectedRows(days: DayRange | null, edges: Interval[], currency
 /** The repayments not reversed paid within the intervals (each one range of `repayments_paid_at_idx`). */
 export function repaymentsIn(edges: Interval[], currency: string | null): Sql {
   const ranges = edges.map(() => '(r.paid_at >= ? and r.paid_at < ?)').join(' or ');
-  const params: unknown[] = edges.flatMap((e) => [e.from, e.to]);
+  const params: unknown[] = edges.flatMap((e) => [sqlInstant(e.from), sqlInstant(e.to)]);
   let sql = `(${ranges}) and r.reversed_at is null`;
   if (currency !== null) {
     sql += ' and r.currency = ?';

@@ -2,7 +2,7 @@ import { raw, type EntityManager, type QueryBuilder } from '@mikro-orm/postgresq
 import { Loan } from '../loans/loan.entity';
 import { LoanDailyStats } from './loan-daily-stats.entity';
 import { LoanStatsTotal } from './loan-stats-total.entity';
-import type { Interval } from './stats.range';
+import { sqlInstant, type Interval } from './stats.range';
 
 /**
  * The statements behind `StatsService`. Each reads the rollups that PostgreSQL keeps up to date
@@ -56,7 +56,7 @@ function loansIn(em: EntityManager, edges: Interval[], currency: string | null):
   const ranges = edges.map(() => '(l.created_at >= ? and l.created_at < ?)').join(' or ');
   qb.where(
     `(${ranges})`,
-    edges.flatMap((e) => [e.from, e.to]),
+    edges.flatMap((e) => [sqlInstant(e.from), sqlInstant(e.to)]),
   );
   if (currency !== null) qb.andWhere({ currency });
   return qb;

@@ -1,5 +1,3 @@
-import { InvalidArgumentError } from '../common/errors';
-
 /** One UTC day in milliseconds (UTC has no daylight saving time; JavaScript time has no leap seconds). */
 export const DAY_MS = 86_400_000;
 
@@ -23,22 +21,48 @@ export interface RangeSplit {
   edges: Interval[];
 }
 
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/**
+ * The UTC day of an instant, as PostgreSQL writes and reads a `date`: YYYY-MM-DD, and past year 9999 the year's
+ * digits as they are (10000-01-01, where `toISOString` writes +010000-01-01).
+ */
+export function utcDay(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.length === 24 ? iso.slice(0, 10) : iso.slice(1, iso.indexOf('T')).replace(/^0+(?=\d{4})/, '');
+}
+
+/** The instant a `utcDay` starts (any year, unlike `Date.parse`, which takes four digits or a sign and six). */
+export function dayStart(day: string): number {
+  const [year, month, date] = day.split('-').map(Number);
+  return new Date(0).setUTCFullYear(year, month - 1, date);
+}
+
+/** Days in time order (as strings, a five-digit year would sort before 9999). */
+export const compareDays = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 const floorDay = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 const ceilDay = (ms: number): number => Math.ceil(ms / DAY_MS) * DAY_MS;
 
 /**
- * The last midnight with a four-digit year (9999-12-31T00:00:00Z). A `createdAfter` later than it would start the
- * whole days at 10000-01-01, a date neither ISO 8601's basic form nor the PostgreSQL driver writes (it was a 500).
+ * The end of the API's time: the instants it takes end with year 9999 (graphql/input-rules.ts), and a day of year
+ * 10000 is a date neither ISO 8601's basic form, the statistics' `Date` scalar, nor the PostgreSQL driver writes.
+ * A range open after the last midnight (9999-12-31T00:00Z) ends here: the rest of 9999-12-31 is read from `loans`
+ * as a partial day, up to PostgreSQL's `infinity` (`sqlInstant`; so loans a bulk import in SQL dated later still
+ * count), instead of whole days from 10000-01-01 on (that was an internal error).
  */
-export const LAST_MIDNIGHT = Date.UTC(9999, 11, 31);
+export const END_OF_TIME = Date.UTC(10000, 0, 1);
+
+/** `createdBefore` as the statistics read it: as given, or the end of time for a range open after the last midnight. */
+export function rangeEnd(after?: Date | null, before?: Date | null): Date | null {
+  if (before) return before;
+  return after && after.getTime() > END_OF_TIME - DAY_MS ? new Date(END_OF_TIME) : null;
+}
+
+/** An interval's bound as a statement parameter: the end of time is PostgreSQL's `infinity`. */
+export const sqlInstant = (instant: Date): Date | string => (instant.getTime() >= END_OF_TIME ? 'infinity' : instant);
 
 export function splitRange(after?: Date | null, before?: Date | null): RangeSplit {
   const a = after ? after.getTime() : null;
-  const b = before ? before.getTime() : null;
-  if (a !== null && a > LAST_MIDNIGHT) {
-    throw new InvalidArgumentError('filter', 'createdAfter must be at most 9999-12-31T00:00:00.000Z');
-  }
+  const until = rangeEnd(after, before);
+  const b = until ? until.getTime() : null;
   if (a !== null && b !== null && a >= b) return { days: null, edges: [] };
   // The whole days are those [d, d + 1 day) inside [a, b): from the first midnight at or after `a`
   // to the last midnight at or before `b`.

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../common/errors';
 import { moneyText } from '../repayments/allocation';
 import { isSet } from '../loans/loan.queries';
 import type { LoanStatus } from '../loans/loan-status';
-import { DAY_MS, splitRange, utcDay, type Interval } from './stats.range';
+import { compareDays, DAY_MS, dayStart, splitRange, utcDay, type Interval } from './stats.range';
 import {
   boundsStatement,
   dailyRows,
@@ -98,9 +98,9 @@ interface DayRow {
 const currencyOf = (filter: StatsFilter): string | null =>
   isSet(filter.currency) ? filter.currency.trim().toUpperCase() : null;
 
-const later = (a: string | null, b: string): string => (a !== null && a > b ? a : b);
-const earlier = (a: string | null, b: string): string => (a !== null && a < b ? a : b);
-const nextDay = (day: string): string => utcDay(Date.parse(`${day}T00:00:00Z`) + DAY_MS);
+const later = (a: string | null, b: string): string => (a !== null && compareDays(a, b) > 0 ? a : b);
+const earlier = (a: string | null, b: string): string => (a !== null && compareDays(a, b) < 0 ? a : b);
+const nextDay = (day: string): string => utcDay(dayStart(day) + DAY_MS);
 
 /**
  * Aggregates are computed by PostgreSQL on numeric values (no float ever touches money), from the rollups
@@ -161,8 +161,8 @@ export class StatsService {
     const currency = currencyOf(filter);
     const { days, edges } = splitRange(filter.createdAfter, filter.createdBefore);
     const { from, to } = await this.dailyBounds(filter, days, edges, currency);
-    if (!from || !to || from > to) return [];
-    const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+    if (!from || !to || compareDays(from, to) > 0) return [];
+    const span = (dayStart(to) - dayStart(from)) / DAY_MS + 1;
     if (span > MAX_DAILY_SPAN_DAYS) {
       throw new InvalidArgumentError(
         'filter',
@@ -178,7 +178,7 @@ export class StatsService {
       parts.sql === '' && collected.sql === '' ? [] : await this.run<DayRow>(dailyStatement(parts, collected));
 
     const byDay = new Map<string, DailyFigures>();
-    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
+    for (let t = dayStart(from); t <= dayStart(to); t += DAY_MS) {
       const day = utcDay(t);
       byDay.set(day, { day, count: 0, totals: [], collected: [] });
     }
@@ -210,7 +210,7 @@ export class StatsService {
   async portfolio(filter: StatsFilter = {}): Promise<PortfolioFigures[]> {
     requireAdmin(this.viewer);
     const currency = currencyOf(filter);
-    const cutoff = utcDay(Date.parse(`${utcToday(this.clock)}T00:00:00Z`) - PAR_DAYS * DAY_MS);
+    const cutoff = utcDay(dayStart(utcToday(this.clock)) - PAR_DAYS * DAY_MS);
     const rows = await this.run<PortfolioRow>(portfolioStatement(cutoff, currency));
     return rows.map((r) => {
       const code = r.currency.trim();
@@ -236,12 +236,14 @@ export class StatsService {
   ): Promise<{ from: string | null; to: string | null }> {
     let from = filter.createdAfter ? utcDay(filter.createdAfter.getTime()) : null;
     let to = filter.createdBefore ? utcDay(filter.createdBefore.getTime() - 1) : null;
-    if ((!from || !to) && days) {
-      // One side is open, so there is at most one edge, and it lies within one day: the given side's.
-      const edge = edges[0] ? { interval: edges[0], day: utcDay(edges[0].from.getTime()) } : null;
+    // One side open: at most one edge, within one day (the given side's).
+    const edge = edges[0] ? { interval: edges[0], day: utcDay(edges[0].from.getTime()) } : null;
+    // A range open after the last midnight has no whole day (stats.range.ts `rangeEnd`): its edge's day only.
+    const whole = days ?? (edge && !filter.createdBefore ? { from: edge.day, to: edge.day } : null);
+    if ((!from || !to) && whole) {
       const [row] = await this.run<{ first_day: string | null; last_day: string | null }>(
-        boundsStatement(this.em, days, edge, currency, {
-          whole: collectedBounds(days, currency),
+        boundsStatement(this.em, whole, edge, currency, {
+          whole: collectedBounds(whole, currency),
           edge: (interval) => {
             const where = repaymentsIn([interval], currency);
             return { sql: `select 1 from repayments as r where ${where.sql}`, params: where.params };
