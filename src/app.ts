@@ -208,10 +208,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     fastPaths.push(
       expressChainFastPath({
         app,
-        matches: (req) => req.method === 'POST' && req.url === '/graphql',
-        handlers: [...first, ...bodyParsing, ...graphqlHandlers],
-        onError: errorHandler,
+        method: 'POST',
+        path: '/graphql',
+        before: [...first, ...bodyParsing],
+        mounted: graphqlHandlers,
         notFound,
+        onError: errorHandler,
       }),
     );
 

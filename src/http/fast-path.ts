@@ -1,4 +1,6 @@
+import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import finalhandler from 'finalhandler';
 import type {
   ErrorRequestHandler as ExpressErrorHandler,
   Express as ExpressApp,
@@ -85,32 +87,52 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * A fast path that runs the app's own express handlers for one route, in the order express's router runs them for
- * it, without the router: for `POST /graphql`, express's router tries each of the app's layers in turn (path
- * matching, URL parsing, the mount's prefix taken off `req.url` and put back, per layer), about 3% of a GraphQL
- * page's CPU (docs/profiling.md), for a list that is always the same. What express itself does to the request and
- * the response first is done here the same way (`app.handle`: the app's request and response prototypes, `res.locals`,
- * `req.res`/`res.req`), and each handler is called as the router calls it: a throw, a `next(error)` or a rejected
- * promise goes to `onError` (the app's error handler), and the error handler's own `next(error)` (an error after
- * the answer was sent) ends the connection, as express's final handler does. `next()` past the last handler is
- * `notFound`'s, as in the app.
+ * A fast path that runs the app's own express handlers for one request line, in the order express's router runs
+ * them for it, without the router: for `POST /graphql`, express's router tries each of the app's layers in turn
+ * (path matching, URL parsing, the mount's prefix taken off `req.url` and put back, per layer), about 3% of a GraphQL
+ * page's CPU (docs/profiling.md), for a list that is always the same. What express does is done here the same way:
+ * - before the router (`app.handle`): the `X-Powered-By` header when enabled, `req.res`/`res.req`, the app's request
+ *   and response prototypes, `res.locals`;
+ * - per layer (router 2's `next` and `trimPrefix`): `req.originalUrl`, `req.params` (`{}`: no path parameters),
+ *   `req.next`; the app's own layers see `url` as asked and `baseUrl` `''`, the mounted ones `url` `'/'` and `baseUrl`
+ *   the mount path, restored before the next layer;
+ * - a throw, a `next(error)` or a rejected promise (a falsy reason becomes `Error('Rejected promise')`) skips the
+ *   remaining handlers for `onError` (the app's error handler, its one error handler, the last layer); `next('route')`
+ *   is no error; `next('router')` and the error handler's own `next(error)` end in express's final handler
+ *   (`finalhandler`, as `app.handle` makes it: a 404, or the error's answer, or the connection ended when the answer
+ *   had begun), on the next turn of the event loop as the router calls it; `next()` past the last handler is
+ *   `notFound`'s, as in the app.
+ * When something subscribes to router 2's tracing channel (`express.router.request`, an APM), every request goes
+ * through express, whose layers publish it.
  */
 export function expressChainFastPath(options: {
-  /** The express app whose request and response prototypes the handlers expect. */
+  /** The express app whose request and response prototypes, settings and final handler the handlers expect. */
   app: ExpressApp;
-  /** Which requests: decided on the plain request, before anything runs. */
-  matches: (req: IncomingMessage) => boolean;
-  /** The handlers express would run for a matching request, in its order. */
-  handlers: readonly ExpressHandler[];
-  onError: ExpressErrorHandler;
+  /** The one request line served: the method, and the URL exactly (no query string). */
+  method: string;
+  path: string;
+  /** The app's own handlers (`app.use(handler)`) before the mount, in express's order. */
+  before: readonly ExpressHandler[];
+  /** The handlers mounted at the path (`app.use(path, handlers)`), in express's order. */
+  mounted: readonly ExpressHandler[];
+  /** The app's handler after the mount (`app.use(notFound)`), then its error handler (`app.use(onError)`). */
   notFound: ExpressHandler;
+  onError: ExpressErrorHandler;
 }): FastPath {
-  const { app, matches, handlers, onError, notFound } = options;
+  const { app, method, path, before, mounted, notFound, onError } = options;
+  const handlers = [...before, ...mounted, notFound];
+  const mountedFrom = before.length;
+  const mountedTo = before.length + mounted.length;
+  for (const handler of handlers) {
+    // The router skips a handler of four parameters outside an error: none is expected here.
+    if (handler.length > 3) throw new TypeError('expressChainFastPath: an error handler among the request handlers');
+  }
   const poweredBy = app.enabled('x-powered-by');
   return (plainReq, plainRes) => {
-    if (!matches(plainReq)) return false;
+    if (plainReq.method !== method || plainReq.url !== path || routerTraced()) return false;
     const req = plainReq as ExpressRequest;
     const res = plainRes as ExpressResponse;
+    const done = finalhandler(req, res, { env: app.get('env') as string, onerror: logError(app) });
     // express's app.handle, before its router.
     if (poweredBy) res.setHeader('X-Powered-By', 'Express');
     req.res = res;
@@ -118,44 +140,82 @@ export function expressChainFastPath(options: {
     Object.setPrototypeOf(req, app.request);
     Object.setPrototypeOf(res, app.response);
     if (!res.locals) res.locals = Object.create(null) as ExpressResponse['locals'];
-    // The router's own: the URL as asked, the app's mount point.
+    // The router's own, for the app's layers.
     req.originalUrl = req.url;
     req.baseUrl = '';
-    // express's final handler, for an error the error handler passed on (it does once its answer has begun).
-    const ended = () => {
-      if (res.headersSent) req.socket.destroy();
-      else {
-        res.statusCode = 500;
-        res.end();
-      }
-    };
-    const fail = (error: unknown) => {
-      try {
-        const ret = onError(error, req, res, ended);
-        if (isPromise(ret)) ret.then(undefined, ended);
-      } catch {
-        ended();
-      }
+    const atApp = () => {
+      req.url = path;
+      req.baseUrl = '';
+      req.params = {};
     };
     let at = 0;
-    const next = (error?: unknown): void => {
-      if (error) {
-        fail(error);
+    let failed = false;
+    const next = (signal?: unknown): void => {
+      atApp();
+      if (signal === 'router') {
+        setImmediate(done, null);
         return;
       }
-      const handler = at < handlers.length ? handlers[at++] : at++ === handlers.length ? notFound : undefined;
-      if (!handler) return;
+      if (signal && signal !== 'route') {
+        if (failed) {
+          // The error handler's own next(error): express's final handler.
+          setImmediate(done, signal);
+          return;
+        }
+        failed = true;
+        call(() => onError(signal, req, res, next));
+        return;
+      }
+      if (failed) {
+        // The error handler's next(): no layer after it.
+        setImmediate(done, null);
+        return;
+      }
+      if (at >= handlers.length) {
+        setImmediate(done, null);
+        return;
+      }
+      const index = at++;
+      if (index >= mountedFrom && index < mountedTo) {
+        req.url = '/';
+        req.baseUrl = path;
+      }
+      const handler = handlers[index];
+      call(() => handler(req, res, next));
+    };
+    // As router 2's Layer: a throw or a rejected promise is the handler's error.
+    const call = (run: () => unknown) => {
       try {
-        const ret = handler(req, res, next);
+        const ret = run();
         if (isPromise(ret))
-          ret.then(undefined, (rejection: unknown) => next(rejection ?? new Error('Rejected promise')));
+          ret.then(undefined, (rejection: unknown) => next(rejection || new Error('Rejected promise')));
       } catch (thrown) {
         next(thrown);
       }
     };
+    req.next = next;
     next();
     return true;
   };
+}
+
+/** As express's `logerror`: what reaches the final handler is printed, except under `NODE_ENV=test`. */
+function logError(app: ExpressApp) {
+  return (error: unknown) => {
+    if (app.get('env') !== 'test') console.error(error);
+  };
+}
+
+/** Router 2's check before it publishes a layer's call (`shouldTrace` in router/lib/tracing.js). */
+const routerChannel = diagnostics.tracingChannel('express.router.request');
+function routerTraced(): boolean {
+  return (
+    routerChannel.start.hasSubscribers ||
+    routerChannel.end.hasSubscribers ||
+    routerChannel.asyncStart.hasSubscribers ||
+    routerChannel.asyncEnd.hasSubscribers ||
+    routerChannel.error.hasSubscribers
+  );
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {
