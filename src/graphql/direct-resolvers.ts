@@ -1,4 +1,4 @@
-import { getMetadataStorage } from 'type-graphql';
+import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
 import { GraphQLObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 
 /** What type-graphql's metadata holds of a `@FieldResolver` once a schema has been built from it. */
@@ -13,6 +13,9 @@ interface FieldResolverDefinition {
   middlewares?: unknown[];
 }
 
+/** A resolver class as the build options list it. */
+type ResolverClass = abstract new (...args: never[]) => unknown;
+
 /** The parameters a direct call passes: the parent object (`@Root()`) or the request's context (`@Ctx()`). */
 type Param = 'root' | 'context';
 
@@ -26,28 +29,46 @@ type Param = 'root' | 'context';
  * objects: no property name, no type conversion), with no `@Authorized` and no middleware, gets none of that from
  * the wrapper: it is called here with the same arguments in the same order, and its result or throw passes through
  * as the wrapper passes it (with no middleware, the wrapper returns the method's own result). Everything else keeps
- * type-graphql's resolver. The schema is built without global middlewares (schema.ts), which would apply to all.
+ * type-graphql's resolver.
  *
- * The resolver classes hold no state (no constructor parameters, no fields): an instance of each made here behaves
- * as the container's. Returns the fields changed, as `Type.field`.
+ * Only what the schema was built from: the field resolvers of the classes in `options.resolvers` (type-graphql's
+ * metadata holds every decorated class loaded), each wired where type-graphql wires it (the object type's field
+ * of the method's name, under that same name), none whose class is extended by another resolver class (type-graphql
+ * then wires the subclass's copy), and none at all when the build has global middlewares or its own container.
+ * The resolver classes hold no state (no constructor parameters, no own fields once made): an instance of each made
+ * here behaves as the container's. Returns the fields changed, as `Type.field`.
  */
-export function callFieldResolversDirectly(schema: GraphQLSchema): string[] {
+export function callFieldResolversDirectly(schema: GraphQLSchema, options: BuildSchemaOptions): string[] {
+  if ((options.globalMiddlewares?.length ?? 0) > 0 || options.container !== undefined) return [];
+  const resolvers = (options.resolvers as readonly unknown[]).filter(
+    (r): r is ResolverClass => typeof r === 'function',
+  );
   const storage = getMetadataStorage() as unknown as {
     fieldResolvers: FieldResolverDefinition[];
-    objectTypes: { target: unknown; name: string }[];
+    objectTypes: { target: unknown; name: string; fields?: { name: string; schemaName: string }[] }[];
   };
-  const typeNames = new Map(storage.objectTypes.map((t) => [t.target, t.name]));
+  const objectTypes = new Map(storage.objectTypes.map((t) => [t.target, t]));
+  const extended = (target: ResolverClass) =>
+    resolvers.some(
+      (other) => other !== target && Object.prototype.isPrototypeOf.call(target.prototype, other.prototype),
+    );
   const byField = new Map<string, FieldResolverDefinition[]>();
   for (const def of storage.fieldResolvers) {
-    const typeName = def.getObjectType ? typeNames.get(def.getObjectType()) : undefined;
-    if (typeName === undefined) continue;
-    const key = `${typeName}.${def.schemaName}`;
+    if (!resolvers.includes(def.target) || extended(def.target)) continue;
+    const objectType = def.getObjectType ? objectTypes.get(def.getObjectType()) : undefined;
+    if (objectType === undefined) continue;
+    // type-graphql finds a field's resolver by the field's property name; a field renamed in the schema, or another
+    // field under the method's name, is left to it.
+    if (def.schemaName !== def.methodName) continue;
+    const named = (objectType.fields ?? []).filter((f) => f.name === def.methodName || f.schemaName === def.methodName);
+    if (named.some((f) => f.name !== f.schemaName)) continue;
+    const key = `${objectType.name}.${def.schemaName}`;
     byField.set(key, [...(byField.get(key) ?? []), def]);
   }
   const instances = new Map<unknown, object>();
   const changed: string[] = [];
   for (const [key, defs] of byField) {
-    // Two definitions for one field (a resolver class and a subclass): which one the schema took is not known here.
+    // Two definitions for one field: which one the schema took is not known here.
     if (defs.length !== 1) continue;
     const [def] = defs;
     const params = directParams(def);
@@ -63,6 +84,8 @@ export function callFieldResolversDirectly(schema: GraphQLSchema): string[] {
       instance = new def.target();
       instances.set(def.target, instance);
     }
+    // State made by field initialisers would not be the container's instance's.
+    if (Object.keys(instance).length !== 0) continue;
     field.resolve = direct(instance as Record<string, (...args: unknown[]) => unknown>, def.methodName, params);
     changed.push(key);
   }

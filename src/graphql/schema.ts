@@ -1,5 +1,5 @@
 import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type BuildSchemaOptions } from 'type-graphql';
 import { ActivityResolver } from '../activity/activity.resolver';
 import { ApiKeyResolver } from '../api-keys/api-key.resolver';
 import { authChecker } from '../auth/auth-checker';
@@ -21,7 +21,7 @@ import { guardResolvers } from './limits/guard-resolvers';
 import { NODE_TYPES, NodeResolver, resolveNodeType } from './node.resolver';
 
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const options: BuildSchemaOptions = {
     resolvers: [
       AuthResolver,
       LoanResolver,
@@ -48,12 +48,13 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
     // Validation is done by the domain services (one rule for REST and GraphQL), not by class-validator.
     validate: false,
     emitSchemaFile: false,
-  }).then((schema) => {
+  };
+  return buildSchema(options).then((schema) => {
     // Entities are not the GraphQL classes, so the Node interface needs to be told their types.
     const nodeType = schema.getType(Node.name);
     if (nodeType instanceof GraphQLInterfaceType) nodeType.resolveType = resolveNodeType;
     // Field resolvers of only @Root/@Ctx called without type-graphql's per-call wrapper (see direct-resolvers.ts).
-    callFieldResolversDirectly(schema);
+    callFieldResolversDirectly(schema, options);
     // The request guard and the error mapping around every resolver (see guard-resolvers.ts).
     return guardResolvers(schema);
   });
