@@ -103,7 +103,9 @@ export function hasBody(req: IncomingMessage): boolean {
  *   had begun), on the next turn of the event loop as the router calls it; `next()` past the last handler is
  *   `notFound`'s, as in the app.
  * When something subscribes to router 2's tracing channel (`express.router.request`, an APM), every request goes
- * through express, whose layers publish it.
+ * through express, whose layers publish it; an APM that patches express's Router and Layer instead sees no layer
+ * spans for this request line (README "Limits"). The handlers given are checked, once, to be exactly the layers
+ * express holds for the request line, in order (a middleware added to the app and not here is an error at start).
  */
 export function expressChainFastPath(options: {
   /** The express app whose request and response prototypes, settings and final handler the handlers expect. */
@@ -127,14 +129,25 @@ export function expressChainFastPath(options: {
     // The router skips a handler of four parameters outside an error: none is expected here.
     if (handler.length > 3) throw new TypeError('expressChainFastPath: an error handler among the request handlers');
   }
-  const poweredBy = app.enabled('x-powered-by');
+  // The list must be what express itself would run for the request line: a middleware added to the app later (a
+  // header, a limit) and not here would otherwise be skipped on this path alone. Checked once, at start.
+  const expected = [...handlers, onError];
+  const layers = (app.router as unknown as { stack: RouterLayer[] }).stack.filter((layer) => layer.match(path));
+  const routeLayer = layers.find((layer) => layer.route !== undefined);
+  const same = layers.length === expected.length && layers.every((layer, i) => layer.handle === expected[i]);
+  if (routeLayer !== undefined || !same) {
+    throw new Error(
+      `expressChainFastPath: the app's layers for ${method} ${path} are not the handlers given ` +
+        `(${layers.length} layers${routeLayer ? ', one a route' : ''}, ${expected.length} handlers)`,
+    );
+  }
   return (plainReq, plainRes) => {
     if (plainReq.method !== method || plainReq.url !== path || routerTraced()) return false;
     const req = plainReq as ExpressRequest;
     const res = plainRes as ExpressResponse;
     const done = finalhandler(req, res, { env: app.get('env') as string, onerror: logError(app) });
     // express's app.handle, before its router.
-    if (poweredBy) res.setHeader('X-Powered-By', 'Express');
+    if (app.enabled('x-powered-by')) res.setHeader('X-Powered-By', 'Express');
     req.res = res;
     res.req = req;
     Object.setPrototypeOf(req, app.request);
@@ -143,6 +156,8 @@ export function expressChainFastPath(options: {
     // The router's own, for the app's layers.
     req.originalUrl = req.url;
     req.baseUrl = '';
+    // The params of a match: `{}` for the app's own layers (router 2's `/` layer), path-to-regexp's object without a
+    // prototype for the mount.
     const atApp = () => {
       req.url = path;
       req.baseUrl = '';
@@ -179,6 +194,7 @@ export function expressChainFastPath(options: {
       if (index >= mountedFrom && index < mountedTo) {
         req.url = '/';
         req.baseUrl = path;
+        req.params = Object.create(null) as ExpressRequest['params'];
       }
       const handler = handlers[index];
       call(() => handler(req, res, next));
@@ -197,6 +213,13 @@ export function expressChainFastPath(options: {
     next();
     return true;
   };
+}
+
+/** What express's router keeps per `app.use`/`app.route` (router 2's Layer). */
+interface RouterLayer {
+  handle: unknown;
+  route?: unknown;
+  match(path: string): unknown;
 }
 
 /** As express's `logerror`: what reaches the final handler is printed, except under `NODE_ENV=test`. */

@@ -23,7 +23,8 @@ describe('expressChainFastPath behaves as express for its request line', () => {
         path: req.path,
         baseUrl: req.baseUrl,
         originalUrl: req.originalUrl,
-        params: req.params,
+        params: { ...req.params },
+        paramsPrototype: Object.getPrototypeOf(req.params) === null ? 'none' : 'Object',
         next: typeof req.next,
         ip: req.ip,
         query: req.query,
@@ -148,12 +149,59 @@ describe('expressChainFastPath behaves as express for its request line', () => {
 
   test('the handlers see the mount as express shows it', async () => {
     const res = await request(chained).post('/graphql').set('x-act', 'answer').send({});
-    const common = { originalUrl: '/graphql', params: {}, next: 'function', ip: '127.0.0.1', query: {}, app: true };
+    const common = { originalUrl: '/graphql', next: 'function', ip: '127.0.0.1', query: {}, app: true };
     expect(res.body.seen).toEqual([
-      { name: 'first', url: '/graphql', path: '/graphql', baseUrl: '', ...common },
-      { name: 'second', url: '/graphql', path: '/graphql', baseUrl: '', ...common },
-      { name: 'mounted', url: '/', path: '/', baseUrl: '/graphql', ...common },
+      {
+        name: 'first',
+        url: '/graphql',
+        path: '/graphql',
+        baseUrl: '',
+        params: {},
+        paramsPrototype: 'Object',
+        ...common,
+      },
+      {
+        name: 'second',
+        url: '/graphql',
+        path: '/graphql',
+        baseUrl: '',
+        params: {},
+        paramsPrototype: 'Object',
+        ...common,
+      },
+      { name: 'mounted', url: '/', path: '/', baseUrl: '/graphql', params: {}, paramsPrototype: 'none', ...common },
     ]);
+  });
+
+  test("the handlers given must be the app's layers for the request line: a middleware left out is an error at start", () => {
+    const other = express();
+    const extra: RequestHandler = (_req, _res, next) => next();
+    other.use(first);
+    other.use(extra);
+    other.use('/graphql', mounted);
+    other.use(notFound);
+    other.use(onError);
+    const build = () =>
+      expressChainFastPath({ app: other, method: 'POST', path: '/graphql', before: first, mounted, notFound, onError });
+    expect(build).toThrow(/are not the handlers given/);
+    // A route for the path is refused too (the router would run it for POST).
+    const routed = express();
+    routed.use(first);
+    routed.post('/graphql', (_req, res) => res.end());
+    routed.use('/graphql', mounted);
+    routed.use(notFound);
+    routed.use(onError);
+    expect(() =>
+      expressChainFastPath({
+        app: routed,
+        method: 'POST',
+        path: '/graphql',
+        before: first,
+        mounted,
+        notFound,
+        onError,
+      }),
+    ).toThrow(/one a route/);
   });
 
   test('any other request line goes to express', async () => {
