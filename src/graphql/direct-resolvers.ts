@@ -34,7 +34,7 @@ type Param = 'root' | 'context';
  * Only what the schema was built from: the field resolvers of the classes in `options.resolvers` (type-graphql's
  * metadata holds every decorated class loaded), each wired where type-graphql wires it (the object type's field
  * of the method's name, under that same name), none whose class is extended by another resolver class (type-graphql
- * then wires the subclass's copy), and none at all when the build has global middlewares or its own container.
+ * then wires the subclass's copy), none that an object type's own field method comes before, and none at all when the build has global middlewares or its own container.
  * The resolver classes hold no state (no constructor parameters, no own fields once made): an instance of each made
  * here behaves as the container's. Returns the fields changed, as `Type.field`.
  */
@@ -45,16 +45,28 @@ export function callFieldResolversDirectly(schema: GraphQLSchema, options: Build
   );
   const storage = getMetadataStorage() as unknown as {
     fieldResolvers: FieldResolverDefinition[];
+    resolverClasses: { target: ResolverClass }[];
     objectTypes: { target: unknown; name: string; fields?: { name: string; schemaName: string }[] }[];
   };
   const objectTypes = new Map(storage.objectTypes.map((t) => [t.target, t]));
+  // type-graphql moves a resolver class's handlers to every loaded @Resolver class extending it, in the schema or not.
+  const resolverClasses = storage.resolverClasses.map((r) => r.target);
   const extended = (target: ResolverClass) =>
-    resolvers.some(
+    resolverClasses.some(
       (other) => other !== target && Object.prototype.isPrototypeOf.call(target.prototype, other.prototype),
     );
+  // The definition type-graphql wires to a field: the first, among the object type's own (`internal`) and the
+  // schema's resolver classes', of the field's type and property name (schema-generator's `fieldResolverMetadata`).
+  const wired = (def: FieldResolverDefinition) =>
+    storage.fieldResolvers.find(
+      (it) =>
+        (it.kind === 'internal' || resolvers.includes(it.target)) &&
+        it.getObjectType?.() === def.getObjectType?.() &&
+        it.methodName === def.methodName,
+    ) === def;
   const byField = new Map<string, FieldResolverDefinition[]>();
   for (const def of storage.fieldResolvers) {
-    if (!resolvers.includes(def.target) || extended(def.target)) continue;
+    if (!resolvers.includes(def.target) || extended(def.target) || !wired(def)) continue;
     const objectType = def.getObjectType ? objectTypes.get(def.getObjectType()) : undefined;
     if (objectType === undefined) continue;
     // type-graphql finds a field's resolver by the field's property name; a field renamed in the schema, or another

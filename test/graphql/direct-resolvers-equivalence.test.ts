@@ -91,15 +91,70 @@ class ThingFields {
   }
 }
 
-/** A class with field resolvers that the schemas here are not built from: it must not be wired by the direct calls. */
+/**
+ * A class the schemas here are not built from, with a field resolver for a field the type has (`id`): type-graphql
+ * leaves `id` to its own resolver (the property), and so must the direct calls.
+ */
 @Resolver(() => Thing)
 class NotInSchema {
   @FieldResolver(() => String)
-  outside(@Root() thing: ThingShape): string {
-    return `outside ${thing.id}`;
+  id(@Root() thing: ThingShape): string {
+    return `not ${thing.id}`;
   }
 }
 void NotInSchema;
+
+/** A type whose own field method comes before an external field resolver of the same name (type-graphql's order). */
+@ObjectType('DirectLabelled')
+class Labelled {
+  @Field()
+  id!: string;
+
+  @Field(() => String)
+  label(): string {
+    return 'internal';
+  }
+}
+
+@Resolver(() => Labelled)
+class LabelledFields {
+  @Query(() => Labelled)
+  directLabelled(): Labelled {
+    return Object.assign(new Labelled(), { id: 'l1' });
+  }
+
+  @FieldResolver(() => String)
+  label(@Root() labelled: { id: string }): string {
+    return `external ${labelled.id}`;
+  }
+}
+
+/** A resolver class extended by a loaded @Resolver class that is not in the schema: type-graphql's handlers move. */
+@ObjectType('DirectOther')
+class Other {
+  @Field()
+  id!: string;
+}
+
+@Resolver(() => Other)
+class OtherQueries {
+  @Query(() => Other)
+  directOther(): { id: string } {
+    return { id: 'o1' };
+  }
+}
+
+@Resolver(() => Other)
+class OtherFields {
+  @FieldResolver(() => String, { nullable: true })
+  name(@Root() other: { id: string }): string {
+    return `base ${other.id}`;
+  }
+}
+
+@Resolver(() => Other)
+class OtherFieldsExtended extends OtherFields {}
+void OtherFieldsExtended;
 
 const options = (extra: Partial<BuildSchemaOptions> = {}): BuildSchemaOptions => ({
   resolvers: [ThingQueries, ThingFields],
@@ -131,8 +186,31 @@ test('only whole @Root/@Ctx field resolvers without roles or middleware are take
     'DirectThing.throws',
     'DirectThing.withContext',
   ]);
-  // NotInSchema's field is not in this schema, and nothing wired it.
-  expect(schema.getType('DirectThing')?.toConfig()).not.toHaveProperty('fields.outside');
+  // NotInSchema's `id` is not wired: the property answers.
+  const answer = await graphql({
+    schema,
+    source: '{ directThing { id } }',
+    contextValue: { role: 'ADMIN', calls: [] },
+  });
+  expect(answer).toEqual({ data: { directThing: { id: 't1' } } });
+});
+
+test.each([
+  ["a type's own field method before an external field resolver", [LabelledFields], '{ directLabelled { label } }'],
+  [
+    'a resolver class extended by a loaded class outside the schema',
+    [OtherQueries, OtherFields],
+    '{ directOther { id name } }',
+  ],
+])('%s: left to type-graphql, the same answer', async (_name, resolvers, source) => {
+  const built = options({ resolvers: resolvers as unknown as BuildSchemaOptions['resolvers'] });
+  const direct = await buildSchema(built);
+  expect(callFieldResolversDirectly(direct, built)).toEqual([]);
+  const wrapped = await buildSchema(built);
+  const contextValue: Viewer = { role: 'ADMIN', calls: [] };
+  expect(await graphql({ schema: direct, source, contextValue })).toEqual(
+    await graphql({ schema: wrapped, source, contextValue }),
+  );
 });
 
 test.each(['ADMIN', 'BORROWER'])('the answers, errors and calls are type-graphql own (%s)', async (role) => {
