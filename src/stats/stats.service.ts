@@ -104,17 +104,9 @@ const earlier = (a: string | null, b: string): string => (a !== null && compareD
 const nextDay = (day: string): string => utcDay(dayStart(day) + DAY_MS);
 
 /**
- * Aggregates are computed by PostgreSQL on numeric values (no float ever touches money), from the rollups
- * it keeps in the same transaction as every write to `loans` (migrations/Migration20261203120000LoanStatsRollup.ts):
- * - no date filter: the totals per (status, currency), a handful of rows whatever the size of the table;
- * - a date filter (instants, not days): the whole UTC days inside it from the per-day rollup, and the at most
- *   two partial days at its edges from `loans`, restricted to those intervals (an index range each).
- * Each figure is exactly what a full scan of `loans` gives.
- */
-/**
  * The totals without a date filter (`GET /api/stats`, `loanStats` without createdAfter/createdBefore): a statement
  * of a fixed shape on the totals rollup, compiled once and run as a prepared read (db/prepared.ts), not built by the
- * QueryBuilder on every call (a third of `/api/stats`'s CPU in its profile, docs/profiling.md).
+ * QueryBuilder on every call (22% of `/api/stats`'s CPU in its profile, docs/profiling.md).
  */
 const TOTALS = new PreparedRead<never>((em) => {
   const { sql, params } = summaryStatement(totalsRows(em, null));
@@ -125,6 +117,14 @@ const TOTALS_IN_CURRENCY = new PreparedRead<'currency'>((em, param) => {
   return { sql, bindings: params };
 });
 
+/**
+ * Aggregates are computed by PostgreSQL on numeric values (no float ever touches money), from the rollups
+ * it keeps in the same transaction as every write to `loans` (migrations/Migration20261203120000LoanStatsRollup.ts):
+ * - no date filter: the totals per (status, currency), a handful of rows whatever the size of the table;
+ * - a date filter (instants, not days): the whole UTC days inside it from the per-day rollup, and the at most
+ *   two partial days at its edges from `loans`, restricted to those intervals (an index range each).
+ * Each figure is exactly what a full scan of `loans` gives.
+ */
 export class StatsService {
   constructor(
     private readonly em: EntityManager,
