@@ -4,6 +4,7 @@ import type { App } from '../../src/app';
 import { adminQuery } from '../support/pg-admin';
 import { adminUrl, type TestDatabase } from '../support/database';
 import { startAppWithLogLines } from '../support/log-lines';
+import { countExpressRequests } from '../support/express-requests';
 
 /**
  * GET /health is answered before express (src/health/health.ts `healthFastPath`). What must not change: the
@@ -17,7 +18,7 @@ describe('GET /health before express', () => {
   let lines: Record<string, any>[];
   let close: () => Promise<void>;
   const METRICS_TOKEN = 'fast-path-metrics-token-0123456789abcdef';
-  let handled = 0;
+  let express: { count: number };
 
   beforeAll(async () => {
     ({ app, db, lines, close } = await startAppWithLogLines({
@@ -25,13 +26,7 @@ describe('GET /health before express', () => {
       TRUST_PROXY: 'loopback',
       HEALTH_TIMEOUT_MS: '1000',
     }));
-    // express's entry point for every request it serves (`app(req, res)` calls it).
-    const target = app.express as unknown as { handle: (...args: unknown[]) => unknown };
-    const handle = target.handle.bind(target);
-    target.handle = (...args: unknown[]) => {
-      handled++;
-      return handle(...args);
-    };
+    express = countExpressRequests(app);
   });
   afterAll(async () => {
     await adminQuery(adminUrl(), `alter database ${db.name} allow_connections true`).catch(() => undefined);
@@ -56,11 +51,11 @@ describe('GET /health before express', () => {
   test.each(['GET', 'HEAD'] as const)(
     '%s answers what the express route answers, without entering express',
     async (method) => {
-      handled = 0;
+      express.count = 0;
       const fast = await request(app.httpServer)[method === 'GET' ? 'get' : 'head']('/health?probe=1');
-      expect(handled).toBe(0);
+      expect(express.count).toBe(0);
       const viaExpress = await throughExpress(method, '/health?probe=1');
-      expect(handled).toBe(1);
+      expect(express.count).toBe(1);
       expect(comparable(fast)).toEqual(comparable(viaExpress));
       expect(fast.status).toBe(200);
       expect(fast.headers['cache-control']).toBe('no-store');
@@ -70,13 +65,13 @@ describe('GET /health before express', () => {
   );
 
   test('other methods and spellings still go to express (405, the route, 404)', async () => {
-    handled = 0;
+    express.count = 0;
     const post = await request(app.httpServer).post('/health');
     expect(post.status).toBe(405);
     expect(post.headers.allow).toBe('GET, HEAD');
     await request(app.httpServer).get('/health/').expect(200);
     await request(app.httpServer).get('/healthz').expect(404);
-    expect(handled).toBe(3);
+    expect(express.count).toBe(3);
   });
 
   test('the request id, log line (client address under TRUST_PROXY) and metrics label are those of any request', async () => {
@@ -110,9 +105,9 @@ describe('GET /health before express', () => {
       db.name,
     ]);
     try {
-      handled = 0;
+      express.count = 0;
       const fast = await request(app.httpServer).get('/health').timeout(10_000);
-      expect(handled).toBe(0);
+      expect(express.count).toBe(0);
       expect(fast.status).toBe(503);
       expect(fast.body).toMatchObject({ status: 'unavailable', checks: { database: expect.any(String) } });
       const viaExpress = await throughExpress('GET', '/health');

@@ -5,6 +5,7 @@ import type { TestDatabase } from '../support/database';
 import { TEST_ADMIN, tokenFor } from '../support/auth';
 import { startAppWithLogLines } from '../support/log-lines';
 import { Role } from '../../src/users/role';
+import { countExpressRequests } from '../support/express-requests';
 
 /**
  * POST /graphql runs the app's own handlers for it without express's router (src/http/fast-path.ts
@@ -20,7 +21,7 @@ describe('POST /graphql without the router', () => {
   let close: () => Promise<void>;
   let adminToken: string;
   const METRICS_TOKEN = 'graphql-fast-path-metrics-token-0123456789';
-  let handled = 0;
+  let express: { count: number };
 
   beforeAll(async () => {
     ({ app, db, lines, close } = await startAppWithLogLines({
@@ -31,13 +32,7 @@ describe('POST /graphql without the router', () => {
     }));
     void db;
     adminToken = await tokenFor(TEST_ADMIN.id, Role.ADMIN);
-    // express's entry point for every request it serves (`app(req, res)` calls it).
-    const target = app.express as unknown as { handle: (...args: unknown[]) => unknown };
-    const handle = target.handle.bind(target);
-    target.handle = (...args: unknown[]) => {
-      handled++;
-      return handle(...args);
-    };
+    express = countExpressRequests(app);
   });
   afterAll(async () => {
     await close();
@@ -105,17 +100,17 @@ describe('POST /graphql without the router', () => {
   ];
 
   test.each(cases)('%s: the answer express gives, without entering express', async (_name, build, status) => {
-    handled = 0;
+    express.count = 0;
     const fast = await build()(request(app.httpServer).post('/graphql'));
-    expect(handled).toBe(0);
+    expect(express.count).toBe(0);
     const viaExpress = await throughExpress('/graphql', build());
-    expect(handled).toBe(1);
+    expect(express.count).toBe(1);
     expect(comparable(fast)).toEqual(comparable(viaExpress));
     expect(fast.status).toBe(status);
   });
 
   test('other methods and spellings still go to express', async () => {
-    handled = 0;
+    express.count = 0;
     await request(app.httpServer)
       .post('/graphql?op=1')
       .set('Content-Type', 'application/json')
@@ -127,7 +122,7 @@ describe('POST /graphql without the router', () => {
       .expect(200);
     await request(app.httpServer).post('/graphql/').set('Content-Type', 'application/json').send('{}');
     await request(app.httpServer).post('/api/loans').set('Content-Type', 'application/json').send('{}');
-    expect(handled).toBe(4);
+    expect(express.count).toBe(4);
   });
 
   test('the request id, log line (caller, operation, client address) and metrics label are those of any request', async () => {

@@ -6,6 +6,7 @@ import { adminUrl, type TestDatabase } from '../support/database';
 import { startAppWithLogLines } from '../support/log-lines';
 import { countQueries, createLoan } from '../support/factories';
 import type { Loan } from '../../src/loans/loan.entity';
+import { countExpressRequests } from '../support/express-requests';
 
 /**
  * `GET`/`HEAD /api/loans` and `/api/loans/<uuid>` under REST_AUTH=open are answered before express
@@ -13,18 +14,6 @@ import type { Loan } from '../../src/loans/loan.entity';
  * (the list, a loan, unknown, database down), with the same request id, log line, metrics label and statements.
  * Structural: express's `app.handle` is not entered for them, and is for every other spelling, method or mode.
  */
-
-/** Counts the requests express serves (`app(req, res)` calls `handle`). */
-function countExpressRequests(app: App): { count: number } {
-  const counter = { count: 0 };
-  const target = app.express as unknown as { handle: (...args: unknown[]) => unknown };
-  const handle = target.handle.bind(target);
-  target.handle = (...args: unknown[]) => {
-    counter.count++;
-    return handle(...args);
-  };
-  return counter;
-}
 
 describe('GET /api/loans and /api/loans/:id before express (REST_AUTH=open)', () => {
   let app: App;
