@@ -34,7 +34,8 @@ type Param = 'root' | 'context';
  * Only what the schema was built from: the field resolvers of the classes in `options.resolvers` (type-graphql's
  * metadata holds every decorated class loaded), each wired where type-graphql wires it (the object type's field
  * of the method's name, under that same name), none whose class is extended by another resolver class (type-graphql
- * then wires the subclass's copy), none that an object type's own field method comes before, and none at all when the build has global middlewares or its own container.
+ * then wires the subclass's copy), none that an object type's own field method comes before, and none at all when
+ * the build has global middlewares or its own container.
  * The resolver classes hold no state (no constructor parameters, no own fields once made): an instance of each made
  * here behaves as the container's. Returns the fields changed, as `Type.field`.
  */
@@ -64,8 +65,10 @@ export function callFieldResolversDirectly(schema: GraphQLSchema, options: Build
         it.getObjectType?.() === def.getObjectType?.() &&
         it.methodName === def.methodName,
     ) === def;
-  const byField = new Map<string, FieldResolverDefinition[]>();
+  const instances = new Map<unknown, object>();
+  const changed: string[] = [];
   for (const def of storage.fieldResolvers) {
+    // `wired`: at most one definition per field, the one type-graphql took.
     if (!resolvers.includes(def.target) || extended(def.target) || !wired(def)) continue;
     const objectType = def.getObjectType ? objectTypes.get(def.getObjectType()) : undefined;
     if (objectType === undefined) continue;
@@ -74,20 +77,10 @@ export function callFieldResolversDirectly(schema: GraphQLSchema, options: Build
     if (def.schemaName !== def.methodName) continue;
     const named = (objectType.fields ?? []).filter((f) => f.name === def.methodName || f.schemaName === def.methodName);
     if (named.some((f) => f.name !== f.schemaName)) continue;
-    const key = `${objectType.name}.${def.schemaName}`;
-    byField.set(key, [...(byField.get(key) ?? []), def]);
-  }
-  const instances = new Map<unknown, object>();
-  const changed: string[] = [];
-  for (const [key, defs] of byField) {
-    // Two definitions for one field: which one the schema took is not known here.
-    if (defs.length !== 1) continue;
-    const [def] = defs;
     const params = directParams(def);
     if (!params) continue;
-    const [typeName, fieldName] = key.split('.');
-    const type = schema.getType(typeName);
-    const field = type instanceof GraphQLObjectType ? type.getFields()[fieldName] : undefined;
+    const type = schema.getType(objectType.name);
+    const field = type instanceof GraphQLObjectType ? type.getFields()[def.schemaName] : undefined;
     if (!field?.resolve) continue;
     const prototype = def.target.prototype as Record<string, unknown>;
     if (typeof prototype[def.methodName] !== 'function' || def.target.length !== 0) continue;
@@ -99,7 +92,7 @@ export function callFieldResolversDirectly(schema: GraphQLSchema, options: Build
     // State made by field initialisers would not be the container's instance's.
     if (Object.keys(instance).length !== 0) continue;
     field.resolve = direct(instance as Record<string, (...args: unknown[]) => unknown>, def.methodName, params);
-    changed.push(key);
+    changed.push(`${objectType.name}.${def.schemaName}`);
   }
   return changed;
 }

@@ -93,8 +93,7 @@ export function hasBody(req: IncomingMessage): boolean {
  * page's CPU (docs/profiling.md), for a list that is always the same. What express does is done here the same way:
  * - before the router (`app.handle`): the `X-Powered-By` header when enabled, `req.res`/`res.req`, the app's request
  *   and response prototypes, `res.locals`;
- * - per layer (router 2's `next` and `trimPrefix`): `req.originalUrl`, `req.params` (`{}`: no path parameters),
- *   `req.next`; the app's own layers see `url` as asked and `baseUrl` `''`, the mounted ones `url` `'/'` and `baseUrl`
+ * - per layer (router 2's `next` and `trimPrefix`): `req.originalUrl`, `req.params` (no path parameters), `req.next`; the app's own layers see `url` as asked and `baseUrl` `''`, the mounted ones `url` `'/'` and `baseUrl`
  *   the mount path, restored before the next layer;
  * - a throw, a `next(error)` or a rejected promise (a falsy reason becomes `Error('Rejected promise')`) skips the
  *   remaining handlers for `onError` (the app's error handler, its one error handler, the last layer); `next('route')`
@@ -104,7 +103,7 @@ export function hasBody(req: IncomingMessage): boolean {
  *   `notFound`'s, as in the app.
  * When something subscribes to router 2's tracing channel (`express.router.request`, an APM), every request goes
  * through express, whose layers publish it; an APM that patches express's Router and Layer instead sees no layer
- * spans for this request line (README "Limits"). The handlers given are checked, once, to be exactly the layers
+ * spans for this request line (README "Architecture"). The handlers given are checked, once, to be exactly the layers
  * express holds for the request line, in order (a middleware added to the app and not here is an error at start).
  */
 export function expressChainFastPath(options: {
@@ -141,11 +140,13 @@ export function expressChainFastPath(options: {
         `(${layers.length} layers${routeLayer ? ', one a route' : ''}, ${expected.length} handlers)`,
     );
   }
+  const onerror = logError(app);
   return (plainReq, plainRes) => {
     if (plainReq.method !== method || plainReq.url !== path || routerTraced()) return false;
     const req = plainReq as ExpressRequest;
     const res = plainRes as ExpressResponse;
-    const done = finalhandler(req, res, { env: app.get('env') as string, onerror: logError(app) });
+    // express's final handler, made only when a request gets that far (app.handle makes it for every request).
+    const done = (error: unknown) => finalhandler(req, res, { env: app.get('env') as string, onerror })(error);
     // express's app.handle, before its router.
     if (app.enabled('x-powered-by')) res.setHeader('X-Powered-By', 'Express');
     req.res = res;

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../common/errors';
 import { moneyText } from '../repayments/allocation';
 import { isSet } from '../loans/loan.queries';
 import type { LoanStatus } from '../loans/loan-status';
-import { PreparedRead } from '../db/prepared';
+import { PreparedRead, type SqlText } from '../db/prepared';
 import { compareDays, DAY_MS, dayStart, splitRange, utcDay, type Interval } from './stats.range';
 import {
   boundsStatement,
@@ -108,14 +108,12 @@ const nextDay = (day: string): string => utcDay(dayStart(day) + DAY_MS);
  * of a fixed shape on the totals rollup, compiled once and run as a prepared read (db/prepared.ts), not built by the
  * QueryBuilder on every call (22% of `/api/stats`'s CPU in its profile, docs/profiling.md).
  */
-const TOTALS = new PreparedRead<never>((em) => {
-  const { sql, params } = summaryStatement(totalsRows(em, null));
+function totalsStatement(em: EntityManager, currency: string | null): SqlText {
+  const { sql, params } = summaryStatement(totalsRows(em, currency));
   return { sql, bindings: params };
-});
-const TOTALS_IN_CURRENCY = new PreparedRead<'currency'>((em, param) => {
-  const { sql, params } = summaryStatement(totalsRows(em, param('currency')));
-  return { sql, bindings: params };
-});
+}
+const TOTALS = new PreparedRead<never>((em) => totalsStatement(em, null));
+const TOTALS_IN_CURRENCY = new PreparedRead<'currency'>((em, param) => totalsStatement(em, param('currency')));
 
 /**
  * Aggregates are computed by PostgreSQL on numeric values (no float ever touches money), from the rollups
@@ -195,7 +193,7 @@ export class StatsService {
       parts.sql === '' && collected.sql === '' ? [] : await this.run<DayRow>(dailyStatement(parts, collected));
 
     const byDay = new Map<string, DailyFigures>();
-    for (let t = dayStart(from); t <= dayStart(to); t += DAY_MS) {
+    for (let t = dayStart(from), last = dayStart(to); t <= last; t += DAY_MS) {
       const day = utcDay(t);
       byDay.set(day, { day, count: 0, totals: [], collected: [] });
     }
