@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { root } from '../support/processes';
+import { freeLowPort, root } from '../support/processes';
 
 /**
  * `npm run db:reset` (src/cli/db-reset.ts) as a process against a scratch database: it refuses a DATABASE_URL
@@ -136,11 +136,11 @@ test('npm run db:reset -- --force seeds; after a seed loan is changed, a second 
 describe('the embedded database (DATABASE_URL unset)', () => {
   let dataDir: string;
   let env: Record<string, string>;
-  beforeAll(() => {
+  beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchloans-db-reset-'));
     // As root the embedded server runs as `postgres`, which must reach its data directory.
     fs.chmodSync(dataDir, 0o755);
-    const port = 20000 + Math.floor(Math.random() * 10000);
+    const port = await freeLowPort();
     env = { EMBEDDED_PG_DIR: path.join(dataDir, 'pg'), EMBEDDED_PG_PORT: String(port) };
   });
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));

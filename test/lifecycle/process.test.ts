@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ANY_COST_EXTENSION } from '../support/app';
-import { entry, freePort, killAll, launch, start, stop } from '../support/processes';
+import { entry, freeLowPort, freePort, killAll, launch, start, stop } from '../support/processes';
 
 async function graphql(
   url: string,
@@ -158,7 +158,7 @@ describe('the process (npm start)', () => {
   test('without DATABASE_URL it starts an embedded PostgreSQL, migrated and seeded, and stops it on SIGINT (Ctrl-C)', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchloans-embedded-'));
     fs.chmodSync(dataDir, 0o755);
-    const pgPort = 20000 + Math.floor(Math.random() * 10000);
+    const pgPort = await freeLowPort();
     try {
       const running = await start({
         EMBEDDED_PG_PORT: String(pgPort),

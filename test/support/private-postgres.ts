@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { freeLowPort } from './processes';
 
 /**
  * A PostgreSQL cluster of the test's own, for fault tests that freeze, kill and restart the server
@@ -92,23 +92,6 @@ function childrenOf(pid: number): number[] {
     .filter((candidate) => processStatus(candidate)?.ppid === pid);
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port below the kernel's ephemeral range (so no outgoing connection takes it between restarts). */
-async function choosePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    if (await portIsFree(port)) return port;
-  }
-  throw new Error('no free port for the private PostgreSQL');
-}
-
 async function waitUntilReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -142,7 +125,7 @@ export async function startPrivatePostgres(settings: Record<string, string> = {}
     ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'],
     { stdio: 'pipe', ...(user ?? {}) },
   );
-  const port = await choosePort();
+  const port = await freeLowPort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const flags = {
     listen_addresses: '127.0.0.1',

@@ -27,6 +27,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      // A host without IPv6 cannot take ::1 at all: that says nothing about the port.
+      resolve(host === '::1' && (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT')),
+    );
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port nothing listens on, below the kernel's ephemeral range (so no outgoing connection takes it between a
+ * check and a restart) and in EMBEDDED_PG_PORT's range (1024..32767). Checked on both loopback addresses, since
+ * PostgreSQL listens on "localhost": RabbitMQ's distribution port (25672) is taken on these machines, for one.
+ */
+export async function freeLowPort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if ((await canListen(port, '127.0.0.1')) && (await canListen(port, '::1'))) return port;
+  }
+  throw new Error('no free port between 20000 and 32000');
+}
+
 /** Every process a test started: afterAll stops whatever a failed test left running. */
 export const children = new Set<ChildProcess>();
 

@@ -7,7 +7,7 @@ import { WebhookService } from '../../src/webhooks/webhook.service';
 import { ADMIN_VIEWER } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createBorrower } from '../support/factories';
-import net from 'node:net';
+import { freeLowPort } from '../support/processes';
 import { approvedData, openBroker, startReceiver, waitFor, workerEnv, type Broker } from './broker';
 
 /**
@@ -62,19 +62,6 @@ function launch(extra: Record<string, string> = {}) {
     }),
   );
   return { child, exited, output: () => output };
-}
-
-/** A port nothing listens on, in EMBEDDED_PG_PORT's range (1024..32767). */
-async function freeLowPort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
 }
 
 const count = async (sql: string, params: unknown[] = []) =>
