@@ -28,6 +28,23 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      // A getter or setter in an object literal (or given to Object.defineProperty) is kept in the object's map: a
+      // literal made per request gets a map of its own in the old generation, and its closures keep the whole
+      // request alive through every young collection (docs/profiling.md, "Seventh round"). Use a function-valued
+      // property, or a class whose prototype has the accessor.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ObjectExpression > Property[kind='get'], ObjectExpression > Property[kind='set']",
+          message:
+            'No getter or setter in an object literal: a function-valued property, or a class with the accessor (docs/profiling.md "Seventh round").',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts', 'codegen.ts', 'src/config/config.ts', 'src/main.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -78,7 +78,13 @@ export function createRequestContext(
   tokens: TokenService,
   request: {
     requestId: string;
-    logger: Logger;
+    /**
+     * The request's logger, or a function giving it when something first logs (REST: pino-http's child logger is
+     * made on first use). A function, not a getter: an object literal with a getter closing over the request gets
+     * a map of its own (old space), which keeps that request's whole object graph alive through every young
+     * collection until the next full one (docs/profiling.md, "Seventh round").
+     */
+    logger: Logger | (() => Logger);
     viewer?: Viewer;
     /** GraphQL: a verified token whose database check waits for `authenticate` (instead of `viewer`). */
     pendingAccess?: PendingAccess;
@@ -119,8 +125,8 @@ class LazyRequestContext implements RequestContext {
     readonly requestId: string,
     private readonly made: Made,
     private readonly extras: {
-      /** Read when something logs (REST passes a getter: the request's child logger is made on first use). */
-      readonly logger: Logger;
+      /** Read when something logs (REST passes a function: the request's child logger is made on first use). */
+      readonly logger: Logger | (() => Logger);
       clientIp?: string;
       idempotency?: IdempotencySettings;
       loginThrottle: LoginThrottler;
@@ -137,7 +143,8 @@ class LazyRequestContext implements RequestContext {
   }
 
   get logger(): Logger {
-    return this.extras.logger;
+    const logger = this.extras.logger;
+    return typeof logger === 'function' ? logger() : logger;
   }
 
   get viewer(): Viewer {

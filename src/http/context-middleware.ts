@@ -25,10 +25,9 @@ export function contextMiddleware(
   return (req: Request, res: Response, next: NextFunction) => {
     res.locals.context = createRequestContext(orm, tokens, {
       requestId: req.id as string,
-      // Read only when something logs: the request's child logger is made on first use.
-      get logger() {
-        return req.log;
-      },
+      // Read only when something logs: the request's child logger is made on first use. (A function, never a getter
+      // in this literal: see `createRequestContext`.)
+      logger: () => req.log,
       viewer: res.locals.viewer as Viewer | undefined,
       pendingAccess: res.locals.pendingAccess as PendingAccess | undefined,
       clientIp: req.ip,
