@@ -20,6 +20,7 @@ import {
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { RequestContext } from '../context/request-context';
+import { installGatewayRequestContext } from './gateway-request-context';
 
 /**
  * Operations compiled by graphql-jit (one JavaScript function per operation: no per-field argument
@@ -285,6 +286,14 @@ function isCompiled(value: CompiledQuery | null | number | undefined): value is 
 
 /** Apollo's gateway over one local schema: Apollo keeps doing everything but the execution itself. */
 export function jitGateway(schema: GraphQLSchema, executor: JitExecutor = createJitExecutor()): Gateway {
+  // Apollo's hand-off to the executor without a per-request accessor (gateway-request-context.ts).
+  if (!installGatewayRequestContext()) {
+    process.emitWarning(
+      "@apollo/server's makeGatewayGraphQLRequestContext is not where version 5 has it: GraphQL requests run as " +
+        'Apollo wrote it, with more garbage collection (src/graphql/gateway-request-context.ts)',
+      { code: 'BRANCHLOANS_GATEWAY_CONTEXT' },
+    );
+  }
   const listeners = new Set<Listener>();
   return {
     async load() {
