@@ -41,6 +41,12 @@ export default tseslint.config(
           message:
             'No getter or setter in an object literal: a function-valued property, or a class with the accessor (docs/profiling.md "Seventh round").',
         },
+        {
+          selector:
+            'CallExpression[callee.object.name=/^(Object|Reflect)$/][callee.property.name=/^define(Property|Properties)$/]',
+          message:
+            'No Object.defineProperty on objects made at run time: a property assigned, or a class with the accessor (docs/profiling.md "Seventh round").',
+        },
       ],
     },
   },

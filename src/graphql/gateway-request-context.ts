@@ -18,7 +18,8 @@ import path from 'node:path';
  * The replacement builds the same object, field for field, with the headers of Apollo's own class (taken from one
  * call of Apollo's function at start), and `status` read and written through the request's context as Apollo's
  * does, from an accessor on a class prototype: one map for every request. The difference a caller could see: `status`
- * is not an own property of `response.http` (a spread `{ ...http }` would not copy it); nothing here spreads it.
+ * is not an own property of `response.http` (`Object.keys` gives `headers` only, and a spread `{ ...http }` would not
+ * copy `status`); nothing here reads it that way.
  */
 
 type HeaderMap = Map<string, string>;
@@ -58,17 +59,22 @@ interface ApolloModule {
 
 /** `response.http` of the gateway's view: the request's headers, and its status read and written through. */
 class GatewayResponseHttp {
+  // A private field: `headers` stays the one own property (Apollo's object has `headers` and `status`).
+  readonly #requestContext: ApolloRequestContextView;
+
   constructor(
-    private readonly requestContext: ApolloRequestContextView,
+    requestContext: ApolloRequestContextView,
     readonly headers: unknown,
-  ) {}
+  ) {
+    this.#requestContext = requestContext;
+  }
 
   get status(): number | undefined {
-    return this.requestContext.response.http.status;
+    return this.#requestContext.response.http.status;
   }
 
   set status(status: number | undefined) {
-    this.requestContext.response.http.status = status;
+    this.#requestContext.response.http.status = status;
   }
 }
 
@@ -119,37 +125,76 @@ export interface GatewayContextPatch {
   module: ApolloModule;
 }
 
-let installed: GatewayContextPatch | undefined;
+let installed: GatewayContextPatch | null | undefined;
+
+/** The replacement, when `installGatewayRequestContext` put it in place (null: it could not; undefined: not tried). */
+export function installedGatewayRequestContext(): GatewayContextPatch | null | undefined {
+  return installed;
+}
+
+/** A request context with every field Apollo reads set, to compare the two functions' shapes at start. */
+function probeContext(): ApolloRequestContextView {
+  return {
+    request: {
+      query: '{ __typename }',
+      operationName: 'Probe',
+      variables: {},
+      extensions: {},
+      http: { method: 'POST', search: '?a=1', headers: new Map() },
+    },
+    response: { http: { headers: new Map(), status: 200 } },
+    contextValue: {},
+    schema: {},
+    queryHash: 'probe',
+    document: {},
+    source: '{ __typename }',
+    operationName: 'Probe',
+    operation: {},
+    errors: undefined,
+    metrics: {},
+    overallCachePolicy: {},
+    requestIsBatched: false,
+  };
+}
+
+const keysOf = (value: unknown) => Object.keys(value as object).join(',');
 
 /**
  * Puts the replacement in Apollo's module (its request pipeline looks the function up on the module at each call).
- * Idempotent. Returns null, changing nothing, when the module is not where @apollo/server 5 has it or does not
- * look as expected (another Apollo version): the gateway then works as Apollo wrote it, only with more garbage
- * collection. A test requires the replacement to be in place, so an upgrade that moves it is noticed.
+ * Idempotent. Returns null, changing nothing, when the module is not where @apollo/server 5 has it, or when Apollo's
+ * function no longer builds what the replacement builds (the same fields of the result, of its request and of its
+ * response's `http`; another Apollo version): the gateway then works as Apollo wrote it, only with more garbage
+ * collection. A test requires the replacement to be in place, so an upgrade that moves or changes it is noticed.
  */
 export function installGatewayRequestContext(): GatewayContextPatch | null {
-  if (installed) return installed;
-  let apollo: Partial<ApolloModule>;
+  if (installed !== undefined) return installed;
+  installed = null;
   try {
     const requireHere = createRequire(__filename);
     const entry = requireHere.resolve('@apollo/server');
-    apollo = requireHere(
+    const apollo = requireHere(
       path.join(path.dirname(entry), 'utils', 'makeGatewayGraphQLRequestContext.js'),
     ) as Partial<ApolloModule>;
+    const original = apollo.makeGatewayGraphQLRequestContext;
+    if (typeof original !== 'function' || original.length !== 3) return installed;
+    const server = { logger: undefined, cache: undefined };
+    const theirs = original(probeContext(), server, {});
+    // Apollo's headers class (not exported): from the probe's answer.
+    const headers = theirs.response.http.headers as { constructor: new (map: HeaderMap) => unknown };
+    const replacement = withoutAccessors(headers.constructor);
+    const ours = replacement(probeContext(), server, {});
+    const same =
+      keysOf(ours) === keysOf(theirs) &&
+      keysOf(ours.request) === keysOf(theirs.request) &&
+      keysOf((ours.request as { http: object }).http) === keysOf((theirs.request as { http: object }).http) &&
+      keysOf(theirs.response) === 'http' &&
+      keysOf(theirs.response.http) === 'headers,status';
+    if (!same) return installed;
+    apollo.makeGatewayGraphQLRequestContext = replacement;
+    if (apollo.makeGatewayGraphQLRequestContext !== replacement) return installed;
+    installed = { original, replacement, module: apollo as ApolloModule };
   } catch {
-    return null;
+    // Not there, or not writable: Apollo's own function stays.
   }
-  const original = apollo.makeGatewayGraphQLRequestContext;
-  if (typeof original !== 'function' || original.length !== 3) return null;
-  // Apollo's headers class (not exported): from one call on an empty request.
-  const probe = original(
-    { request: {}, response: { http: { headers: new Map() } } } as unknown as ApolloRequestContextView,
-    { logger: undefined, cache: undefined },
-    {},
-  );
-  const headers = probe.response.http.headers as { constructor: new (map: HeaderMap) => unknown };
-  const replacement = withoutAccessors(headers.constructor);
-  apollo.makeGatewayGraphQLRequestContext = replacement;
-  installed = { original, replacement, module: apollo as ApolloModule };
   return installed;
 }

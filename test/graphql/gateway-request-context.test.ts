@@ -1,6 +1,8 @@
 import { GraphQLSchema, parse } from 'graphql';
+import path from 'node:path';
 import {
   installGatewayRequestContext,
+  installedGatewayRequestContext,
   type ApolloRequestContextView,
   type GatewayContextPatch,
 } from '../../src/graphql/gateway-request-context';
@@ -19,8 +21,9 @@ let patch: GatewayContextPatch;
 
 beforeAll(async () => {
   t = await startTestApp();
-  const installed = installGatewayRequestContext();
-  if (!installed) throw new Error('the replacement is not installed: @apollo/server moved its module');
+  // Put in place by the app's start (jitGateway), not by this test.
+  const installed = installedGatewayRequestContext();
+  if (!installed) throw new Error('the replacement is not installed: @apollo/server moved or changed its module');
   patch = installed;
 });
 
@@ -57,7 +60,13 @@ function requestContext(status: number | undefined): ApolloRequestContextView {
 const server = { logger: { name: 'logger' }, cache: { name: 'cache' } };
 
 test("Apollo's module holds the replacement, once however often it is installed", () => {
-  expect(patch.module.makeGatewayGraphQLRequestContext).toBe(patch.replacement);
+  // The module Apollo's request pipeline requires (@apollo/server's cjs build, beside its entry point).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const apollo = require(
+    path.join(path.dirname(require.resolve('@apollo/server')), 'utils', 'makeGatewayGraphQLRequestContext.js'),
+  ) as { makeGatewayGraphQLRequestContext: unknown };
+  expect(apollo).toBe(patch.module);
+  expect(apollo.makeGatewayGraphQLRequestContext).toBe(patch.replacement);
   expect(patch.original).not.toBe(patch.replacement);
   expect(installGatewayRequestContext()).toBe(patch);
 });
@@ -71,7 +80,7 @@ test("it builds what Apollo's own function builds: same fields, values and heade
     const { response: ourResponse, ...ourFields } = ours;
     // Same keys in the same order, same values (the request's http part with Apollo's URL and headers class).
     expect(Object.keys(ours)).toEqual(Object.keys(theirs));
-    expect(ourFields).toEqual(theirFields);
+    expect(ourFields).toStrictEqual(theirFields);
     const theirRequest = theirs.request as { http: { headers: object } };
     const ourRequest = ours.request as { http: { headers: object } };
     expect(ourRequest.http.headers.constructor).toBe(theirRequest.http.headers.constructor);
@@ -81,13 +90,15 @@ test("it builds what Apollo's own function builds: same fields, values and heade
   }
   // A request without http, variables or extensions: the same absent fields.
   const bare = { ...requestContext(undefined), request: { query: '{ __typename }' } };
-  expect(patch.replacement(bare, server, {}).request).toEqual(patch.original(bare, server, {}).request);
+  expect(patch.replacement(bare, server, {}).request).toStrictEqual(patch.original(bare, server, {}).request);
   const search = (s: string) => ({
     ...requestContext(undefined),
     request: { http: { method: 'GET', search: s, headers: new Map() } },
   });
   for (const s of ['', '?a=1', 'a=1']) {
-    expect(patch.replacement(search(s), server, {}).request).toEqual(patch.original(search(s), server, {}).request);
+    expect(patch.replacement(search(s), server, {}).request).toStrictEqual(
+      patch.original(search(s), server, {}).request,
+    );
   }
 });
 
@@ -106,6 +117,9 @@ test("status is read and written through the request's context, from a prototype
   // The difference: Apollo's object has its own accessor (a map per request), ours shares its prototype's.
   expect(Object.getOwnPropertyDescriptor(theirs.response.http, 'status')?.get).toBeInstanceOf(Function);
   expect(Object.getOwnPropertyDescriptor(ours.response.http, 'status')).toBeUndefined();
+  // Its own properties are Apollo's, less the accessor: no request graph to enumerate, spread or serialise.
+  expect(Object.keys(theirs.response.http)).toEqual(['headers', 'status']);
+  expect(Object.keys(ours.response.http)).toEqual(['headers']);
   const other = patch.replacement(requestContext(200), server, {});
   expect(Object.getPrototypeOf(other.response.http)).toBe(Object.getPrototypeOf(ours.response.http));
 });

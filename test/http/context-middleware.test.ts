@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { LoginThrottler } from '../../src/auth/login-throttle';
 import type { TokenService } from '../../src/auth/tokens';
 import { ANONYMOUS } from '../../src/auth/viewer';
+import * as requestContextModule from '../../src/context/request-context';
 import { createRequestContext } from '../../src/context/request-context';
 import { contextMiddleware, requestContext } from '../../src/http/context-middleware';
 import type { Logger } from '../../src/logging/logger';
@@ -30,8 +31,15 @@ test("the middleware's context reads req.log only when its logger is first used,
   } as unknown as Request;
   const res = { locals: { viewer: ANONYMOUS } } as unknown as Response;
   const next = jest.fn() as NextFunction;
+  const create = jest.spyOn(requestContextModule, 'createRequestContext');
   contextMiddleware(orm, tokens, undefined, throttle)(req, res, next);
   expect(next).toHaveBeenCalledTimes(1);
+  // Handed over as a plain function-valued property: no accessor in the literal (one hidden class for all requests).
+  const input = create.mock.calls[0][2];
+  const logger = Object.getOwnPropertyDescriptor(input, 'logger');
+  expect(logger?.get).toBeUndefined();
+  expect(typeof logger?.value).toBe('function');
+  create.mockRestore();
   const context = requestContext(res);
   expect(context.requestId).toBe('req-1');
   expect(reads).toBe(0);

@@ -48,7 +48,7 @@ export async function freeLowPort(): Promise<number> {
     const port = 20000 + Math.floor(Math.random() * 12000);
     if ((await canListen(port, '127.0.0.1')) && (await canListen(port, '::1'))) return port;
   }
-  throw new Error('no free port between 20000 and 32000');
+  throw new Error('no free port from 20000 to 31999');
 }
 
 /** Every process a test started: afterAll stops whatever a failed test left running. */
