@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -194,6 +195,19 @@ describe('Dockerfile: runtime stage', () => {
     // Room beside the old generation: the young generation, code, buffers and sockets outside the V8 heap.
     expect(heapMb * 1.5).toBeLessThanOrEqual(Math.min(...limitsMb));
     expect(imageNodeFlags(dockerfile)).toEqual(cmd.slice(1, -1));
+  });
+
+  it('every node flag of the CMD is one node accepts (a V8 flag it does not know stops it at start)', () => {
+    const cmd = execForm(effective('CMD')?.args ?? '')!;
+    const flags = cmd.slice(1, -1);
+    expect(flags).toContain('--no-allocation-site-pretenuring');
+    const run = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("started")'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('started');
+    // A flag node does not know fails the same way (the check can fail).
+    const bad = spawnSync(process.execPath, ['--no-such-v8-flag-here', '-e', '0'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
   });
 
   it('ships the compiled app and migrations, not the sources, tests or schema', () => {
